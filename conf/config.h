@@ -1,0 +1,97 @@
+// The validated configuration of one hoplite process, as plain values.
+//
+// This header is the contract between conf/ (which fills it from JSON), policy/ (which reads the
+// forwarded, upgrade and routing parts) and proxy/ (which reads everything). It includes no JSON
+// library and no libuv, so every layer may use it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/cidr.h"
+
+namespace hoplite::conf {
+
+// A timeout. std::nullopt means "off": the proxy never arms that timer.
+using Duration = std::optional<std::chrono::milliseconds>;
+
+// "host:port" or "[v6]:port", split. `host` has no brackets. For `servers`, host may be a name that
+// is resolved at connect time.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+
+// Every timeout hoplite has, each named after its config key under "timeouts".
+struct Timeouts {
+  Duration clientHeader = std::chrono::seconds(10);    // "client_header"
+  Duration clientIdle = std::chrono::seconds(60);      // "client_idle"
+  Duration clientBody = std::chrono::seconds(60);      // "client_body"
+  Duration upstreamConnect = std::chrono::seconds(5);  // "upstream_connect"
+  Duration upstreamResponse = std::chrono::seconds(60);  // "upstream_response"
+  Duration tunnelIdle = std::chrono::hours(1);         // "tunnel_idle"
+  Duration shutdownDrain = std::chrono::seconds(30);   // "shutdown_drain"
+  bool operator==(const Timeouts&) const = default;
+};
+
+// A route's partial override of Timeouts: only the keys it names are set.
+struct TimeoutOverrides {
+  std::optional<Duration> clientHeader, clientIdle, clientBody, upstreamConnect, upstreamResponse,
+      tunnelIdle, shutdownDrain;
+  // The global values with this route's overrides applied.
+  Timeouts applyTo(const Timeouts& base) const;
+};
+
+struct Limits {
+  uint64_t maxHeaderBytes = 16384;   // "max_header_bytes": the whole head, request line included
+  uint64_t maxHeaderCount = 100;     // "max_header_count"
+  uint64_t maxBodyBytes = 0;         // "max_body_bytes": 0 means unlimited
+  uint64_t maxConnections = 10000;   // "max_connections": accepted client connections
+  bool operator==(const Limits&) const = default;
+};
+
+struct ForwardedSettings {
+  std::vector<Cidr> trustedProxies;  // "trusted_proxies"
+  bool xForwarded = true;            // "x_forwarded": X-Forwarded-For/-Proto/-Port/-Host
+  bool forwarded = false;            // "forwarded": RFC 7239 Forwarded
+  bool via = false;                  // "via": Via: 1.1 hoplite
+};
+
+struct UpgradeSettings {
+  // Lower-case protocol names (the token before any "/version"), e.g. "websocket".
+  std::vector<std::string> allow = {"websocket"};
+  bool operator==(const UpgradeSettings&) const = default;
+};
+
+struct Upstream {
+  std::string name;
+  std::vector<HostPort> servers;
+  uint32_t keepalive = 32;  // idle keep-alive connections kept per upstream
+};
+
+struct Route {
+  // Lower-case. "*" (or absent) matches any host; "*.example.com" matches any subdomain of
+  // example.com (not example.com itself); anything else matches exactly.
+  std::string host = "*";
+  std::string pathPrefix = "/";
+  std::string upstream;  // a key of Config::upstreams
+  TimeoutOverrides timeouts;
+  std::optional<UpgradeSettings> upgrade;  // overrides Config::upgrade when set
+};
+
+struct Config {
+  std::vector<HostPort> listen;
+  std::map<std::string, Upstream> upstreams;
+  std::vector<Route> routes;
+  Timeouts timeouts;
+  Limits limits;
+  ForwardedSettings forwarded;
+  UpgradeSettings upgrade;
+};
+
+}  // namespace hoplite::conf

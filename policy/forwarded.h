@@ -1,0 +1,32 @@
+// X-Forwarded-For/-Proto/-Port/-Host, RFC 7239 Forwarded and Via, for requests sent upstream.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "conf/cidr.h"
+#include "conf/config.h"
+#include "parser/http_message.h"
+
+namespace hoplite::policy {
+
+// Who is on the other end of the client connection, and where it connected to.
+struct PeerInfo {
+  conf::IpAddress address;
+  uint16_t port = 0;            // the client's source port
+  uint16_t listenerPort = 0;    // the local port it connected to
+  std::string scheme = "http";  // "https" once TLS exists
+};
+
+// Applies the forwarding rules to end-to-end request fields (already stripped of hop-by-hop ones):
+// - every field whose name contains '_' is dropped (backends often fold '_' into '-');
+// - a peer inside trusted_proxies keeps its X-Forwarded-Proto/-Port/-Host and Forwarded, and the
+//   peer address is appended to X-Forwarded-For;
+// - any other peer loses every incoming X-Forwarded-* and Forwarded field, and gets fresh ones:
+//   X-Forwarded-For = peer, -Proto = scheme, -Port = listener port, -Host = `host`;
+// - Forwarded (RFC 7239, IPv6 quoted and bracketed) and "Via: 1.1 hoplite" only when enabled.
+// `host` is the request's effective host (RequestHead::host).
+parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string& host,
+                                  const PeerInfo& peer, const conf::ForwardedSettings& settings);
+
+}  // namespace hoplite::policy

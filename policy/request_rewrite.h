@@ -1,0 +1,30 @@
+// The request head hoplite sends upstream, re-serialised canonically from a parsed head.
+#pragma once
+
+#include <string>
+
+#include "conf/config.h"
+#include "parser/http_message.h"
+#include "policy/forwarded.h"
+#include "policy/upgrade.h"
+
+namespace hoplite::policy {
+
+struct UpstreamRequest {
+  // "METHOD target HTTP/1.1\r\nHost: ...\r\n...\r\n\r\n": origin-form target, Host first, then
+  // the end-to-end fields in arrival order, the forwarding fields, the framing field
+  // (Content-Length, or Transfer-Encoding: chunked when the body is re-chunked), and for a granted
+  // upgrade "Connection: upgrade" + "Upgrade". CRLF everywhere.
+  std::string head;
+  // How the proxy must frame the body it forwards: None, Length (contentLength bytes, copied as
+  // is) or Chunked (the proxy writes chunk framing around each body piece, then "0\r\n\r\n").
+  parser::Framing bodyFraming = parser::Framing::None;
+  uint64_t contentLength = 0;
+};
+
+// `upgrade` is the result of classifyUpgradeRequest for this head; it must not be Invalid.
+UpstreamRequest buildUpstreamRequest(const parser::RequestHead& request,
+                                     const UpgradeRequest& upgrade, const PeerInfo& peer,
+                                     const conf::ForwardedSettings& forwarded);
+
+}  // namespace hoplite::policy

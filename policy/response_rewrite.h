@@ -1,0 +1,48 @@
+// The response head hoplite sends to the client, re-serialised canonically from a parsed head,
+// and the framing and keep-alive decisions that go with it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "parser/http_message.h"
+
+namespace hoplite::policy {
+
+struct ResponseContext {
+  std::string_view requestMethod;  // "HEAD" responses carry no body
+  uint8_t clientVersionMajor = 1;  // the client's request version decides the framing it can read
+  uint8_t clientVersionMinor = 1;
+  bool clientKeepAlive = true;     // the request allowed keep-alive
+  bool upgradeAccepted = false;    // a 101 that classifyUpgradeResponse accepted
+  bool forceClose = false;         // the proxy will close after this response (draining, errors)
+  bool via = false;                // add "Via: 1.1 hoplite"
+};
+
+struct ClientResponse {
+  // "HTTP/1.1 status reason\r\n...\r\n\r\n". Empty when the response must not reach this client
+  // (a 1xx interim response to an HTTP/1.0 client, RFC 9110 §15.2).
+  std::string head;
+  // How the proxy frames the body toward the client: None, Length (copied as is), Chunked (the
+  // proxy writes chunk framing) or UntilClose (copied as is, then the connection is closed).
+  parser::Framing bodyFraming = parser::Framing::None;
+  uint64_t contentLength = 0;
+  bool closeAfter = false;  // close the client connection once this response is complete
+};
+
+// Strips hop-by-hop fields (keeping Upgrade and "Connection: upgrade" for an accepted 101), writes
+// the framing field (Content-Length, or Transfer-Encoding: chunked for a chunked or close-delimited
+// body sent to an HTTP/1.1 client; an HTTP/1.0 client gets a close-delimited body instead), and
+// "Connection: close" when closeAfter (or "Connection: keep-alive" to a keep-alive HTTP/1.0 client).
+ClientResponse buildClientResponse(const parser::ResponseHead& response,
+                                   const ResponseContext& context);
+
+// A complete response that hoplite itself generates: "HTTP/1.1 <status> <phrase>",
+// Content-Type: text/plain, Content-Length, Connection: close, and a one-line body naming the
+// status and `detail`.
+std::string buildErrorResponse(uint16_t status, std::string_view detail);
+
+// The standard reason phrase for a status code ("Bad Gateway"), or "Unknown".
+std::string_view reasonPhrase(uint16_t status);
+
+}  // namespace hoplite::policy

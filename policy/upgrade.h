@@ -1,0 +1,50 @@
+// Upgrade rules (RFC 9110 §7.8, RFC 6455 §4): which upgrade requests are granted, and which 101
+// responses are accepted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "conf/config.h"
+#include "parser/http_message.h"
+
+namespace hoplite::policy {
+
+struct UpgradeRequest {
+  enum class Kind : uint8_t {
+    None,     // not an upgrade request (or one that is ignored, e.g. HTTP/1.0): plain HTTP
+    Granted,  // forward with Connection: upgrade and `upgradeValue`
+    Refused,  // protocol not allowed (e.g. h2c): Upgrade/HTTP2-Settings stripped, plain HTTP
+    Invalid,  // an allowed protocol asked for improperly (bad WebSocket handshake): answer `status`
+  };
+  Kind kind = Kind::None;
+  std::string upgradeValue;   // Granted: the Upgrade field value to forward (allowed tokens only)
+  std::string protocol;       // Granted: lower-case protocol name of the first allowed token
+  std::string webSocketKey;   // Granted websocket: the client's Sec-WebSocket-Key
+  uint16_t status = 0;        // Invalid: 400
+  std::string reason;         // Invalid / Refused: why
+};
+
+// An upgrade request is HTTP/1.1 with an Upgrade field and "upgrade" among the Connection tokens.
+// Only protocols in `settings.allow` are granted. A websocket upgrade must be GET, without a body,
+// with a Sec-WebSocket-Key that base64-decodes to 16 bytes and a Sec-WebSocket-Version of 13.
+UpgradeRequest classifyUpgradeRequest(const parser::RequestHead& request,
+                                      const conf::UpgradeSettings& settings);
+
+enum class UpgradeResponse : uint8_t {
+  NotSwitching,  // any non-101 status: relay it and stay in HTTP mode
+  Accepted,      // a valid 101: tunnel
+  Invalid,       // a 101 that must not be honoured: answer 502
+};
+
+// A 101 is Accepted only if the request was Granted, Connection has "upgrade", the response's
+// Upgrade names a protocol the client offered, and for websocket Sec-WebSocket-Accept equals
+// webSocketAccept(key).
+UpgradeResponse classifyUpgradeResponse(const UpgradeRequest& request,
+                                        const parser::ResponseHead& response);
+
+// base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), RFC 6455 §4.2.2.
+std::string webSocketAccept(std::string_view key);
+
+}  // namespace hoplite::policy
