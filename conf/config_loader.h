@@ -36,7 +36,9 @@ LoadResult loadConfigFile(const std::string& path);
 // std::nullopt for anything else (callers turn that into a ConfigError).
 std::optional<Duration> parseDuration(std::string_view text);
 
-// "host:port" / "[v6]:port" with a port in 1..65535. std::nullopt when malformed.
+// "host:port" / "[v6]:port" with a port in 0..65535. std::nullopt when malformed. Port 0 is valid
+// only in "listen" (the kernel picks a free port, which hoplite logs; tests rely on it); the
+// validator rejects it for "servers".
 std::optional<HostPort> parseHostPort(std::string_view text);
 
 }  // namespace hoplite::conf
