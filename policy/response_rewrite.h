@@ -13,10 +13,10 @@ struct ResponseContext {
   std::string_view requestMethod;  // "HEAD" responses carry no body
   uint8_t clientVersionMajor = 1;  // the client's request version decides the framing it can read
   uint8_t clientVersionMinor = 1;
-  bool clientKeepAlive = true;     // the request allowed keep-alive
-  bool upgradeAccepted = false;    // a 101 that classifyUpgradeResponse accepted
-  bool forceClose = false;         // the proxy will close after this response (draining, errors)
-  bool via = false;                // add "Via: 1.1 hoplite"
+  bool clientKeepAlive = true;   // the request allowed keep-alive
+  bool upgradeAccepted = false;  // a 101 that classifyUpgradeResponse accepted
+  bool forceClose = false;       // the proxy will close after this response (draining, errors)
+  bool via = false;              // add "Via: 1.1 hoplite"
 };
 
 struct ClientResponse {
@@ -33,7 +33,8 @@ struct ClientResponse {
 // Strips hop-by-hop fields (keeping Upgrade and "Connection: upgrade" for an accepted 101), writes
 // the framing field (Content-Length, or Transfer-Encoding: chunked for a chunked or close-delimited
 // body sent to an HTTP/1.1 client; an HTTP/1.0 client gets a close-delimited body instead), and
-// "Connection: close" when closeAfter (or "Connection: keep-alive" to a keep-alive HTTP/1.0 client).
+// "Connection: close" when closeAfter (or "Connection: keep-alive" to a keep-alive HTTP/1.0
+// client).
 ClientResponse buildClientResponse(const parser::ResponseHead& response,
                                    const ResponseContext& context);
 

@@ -19,11 +19,11 @@ struct UpgradeRequest {
     Invalid,  // an allowed protocol asked for improperly (bad WebSocket handshake): answer `status`
   };
   Kind kind = Kind::None;
-  std::string upgradeValue;   // Granted: the Upgrade field value to forward (allowed tokens only)
-  std::string protocol;       // Granted: lower-case protocol name of the first allowed token
-  std::string webSocketKey;   // Granted websocket: the client's Sec-WebSocket-Key
-  uint16_t status = 0;        // Invalid: 400
-  std::string reason;         // Invalid / Refused: why
+  std::string upgradeValue;  // Granted: the Upgrade field value to forward (allowed tokens only)
+  std::string protocol;      // Granted: lower-case protocol name of the first allowed token
+  std::string webSocketKey;  // Granted websocket: the client's Sec-WebSocket-Key
+  uint16_t status = 0;       // Invalid: 400
+  std::string reason;        // Invalid / Refused: why
 };
 
 // An upgrade request is HTTP/1.1 with an Upgrade field and "upgrade" among the Connection tokens.

@@ -1,0 +1,67 @@
+#include "policy/request_rewrite.h"
+
+#include "policy/hop_by_hop.h"
+#include "policy/text.h"
+
+namespace hoplite::policy {
+
+namespace {
+// Methods whose requests are expected to enclose content: RFC 9110 §8.6 says a user agent SHOULD
+// send Content-Length: 0 for them when there is none, and some servers answer 411 without it.
+bool expectsContent(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+}  // namespace
+
+// Contract: see request_rewrite.h. Order of the head: request line, Host, end-to-end fields as
+// they arrived (hop-by-hop ones, the client's Host and underscore names removed), the forwarding
+// section of applyForwarded, the framing field, then Connection + Upgrade for a granted upgrade.
+// No Connection field otherwise: HTTP/1.1 persistence is the default (RFC 9112 §9.3). A Refused
+// upgrade needs nothing special: Upgrade and HTTP2-Settings are hop-by-hop and already gone.
+UpstreamRequest buildUpstreamRequest(const parser::RequestHead& request,
+                                     const UpgradeRequest& upgrade, const PeerInfo& peer,
+                                     const conf::ForwardedSettings& forwarded) {
+  UpstreamRequest result;
+  std::string& head = result.head;
+  head.reserve(512);
+  head.append(request.method);
+  head.push_back(' ');
+  head.append(request.target);
+  head.append(" HTTP/1.1\r\n");
+  // RFC 9112 §3.2: Host goes first, and is empty when the target URI has no authority (an
+  // HTTP/1.0 request without Host).
+  appendField(head, "Host", isSafeFieldValue(request.host) ? request.host : std::string());
+
+  parser::HeaderList fields = stripHopByHop(request.headers);
+  std::erase_if(fields, [](const parser::HeaderField& field) {
+    return parser::equalsIgnoreCase(field.name, "Host");
+  });
+  fields = applyForwarded(std::move(fields), request.host, peer, forwarded);
+  appendFields(head, fields);
+
+  switch (request.framing) {
+    case parser::Framing::Length:
+      result.bodyFraming = parser::Framing::Length;
+      result.contentLength = request.contentLength;
+      appendField(head, "Content-Length", std::to_string(request.contentLength));
+      break;
+    case parser::Framing::Chunked:
+      result.bodyFraming = parser::Framing::Chunked;
+      appendField(head, "Transfer-Encoding", "chunked");
+      break;
+    case parser::Framing::None:
+    case parser::Framing::UntilClose:  // not a request framing (RFC 9112 §6.3 item 7)
+      // No body to forward; bodyFraming stays None even when Content-Length: 0 is written.
+      if (expectsContent(request.method)) appendField(head, "Content-Length", "0");
+      break;
+  }
+
+  if (upgrade.kind == UpgradeRequest::Kind::Granted) {
+    appendField(head, "Connection", "upgrade");
+    appendField(head, "Upgrade", upgrade.upgradeValue);
+  }
+  head.append("\r\n");
+  return result;
+}
+
+}  // namespace hoplite::policy

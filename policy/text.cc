@@ -1,0 +1,92 @@
+#include "policy/text.h"
+
+namespace hoplite::policy {
+
+std::string toLowerAscii(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = toLowerAscii(c);
+  return lower;
+}
+
+std::string_view trimOws(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool isTchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool isToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!isTchar(c)) return false;
+  }
+  return true;
+}
+
+std::vector<std::string_view> splitCommaList(std::string_view value) {
+  std::vector<std::string_view> elements;
+  while (true) {
+    const size_t comma = value.find(',');
+    std::string_view element = trimOws(value.substr(0, comma));
+    // RFC 9110 §5.6.1: a recipient accepts and ignores empty list elements ("a, , b").
+    if (!element.empty()) elements.push_back(element);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return elements;
+}
+
+bool endsWithIgnoreCase(std::string_view text, std::string_view suffix) {
+  if (suffix.size() > text.size()) return false;
+  text.remove_prefix(text.size() - suffix.size());
+  for (size_t i = 0; i < suffix.size(); ++i) {
+    if (toLowerAscii(text[i]) != toLowerAscii(suffix[i])) return false;
+  }
+  return true;
+}
+
+bool isSafeFieldValue(std::string_view value) {
+  for (char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+void appendFields(std::string& out, const parser::HeaderList& fields) {
+  for (const parser::HeaderField& field : fields) {
+    if (!isToken(field.name) || !isSafeFieldValue(field.value)) continue;
+    appendField(out, field.name, field.value);
+  }
+}
+
+}  // namespace hoplite::policy

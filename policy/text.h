@@ -1,0 +1,45 @@
+// Small ASCII helpers shared by the policy rules: HTTP field values are octets, and every
+// comparison the rules need is ASCII case-insensitive (RFC 9110 §5.1, §5.6.2), so nothing here
+// depends on the locale.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parser/http_message.h"
+
+namespace hoplite::policy {
+
+constexpr char toLowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string toLowerAscii(std::string_view text);
+
+// Removes optional whitespace (SP / HTAB, RFC 9110 §5.6.3) at both ends.
+std::string_view trimOws(std::string_view text);
+
+// tchar of RFC 9110 §5.6.2.
+bool isTchar(char c);
+bool isToken(std::string_view text);
+
+// The elements of a comma-separated list (RFC 9110 §5.6.1), OWS trimmed, empty elements skipped,
+// case kept. The views point into `value`.
+std::vector<std::string_view> splitCommaList(std::string_view value);
+
+// True when `text` ends with `suffix`, ASCII case-insensitively.
+bool endsWithIgnoreCase(std::string_view text, std::string_view suffix);
+
+// True when a field value can be written as is: no CR, LF or NUL (RFC 9110 §5.5), which a
+// serialiser must never emit whatever the parser let through.
+bool isSafeFieldValue(std::string_view value);
+
+// Appends "name: value\r\n".
+void appendField(std::string& out, std::string_view name, std::string_view value);
+
+// Appends every field whose name is a token and whose value is safe, in order. The parser already
+// refuses anything else; skipping here keeps a serialiser from ever emitting a split line.
+void appendFields(std::string& out, const parser::HeaderList& fields);
+
+}  // namespace hoplite::policy
