@@ -10,7 +10,9 @@ namespace hoplite::conf {
 namespace {
 constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-size_t addressBits(IpAddress::Family family) { return family == IpAddress::Family::V4 ? 32 : 128; }
+size_t addressBits(IpAddress::Family family) {
+  return family == IpAddress::Family::V4 ? 32 : 128;
+}
 }  // namespace
 
 std::optional<IpAddress> IpAddress::fromText(std::string_view text) {
@@ -61,8 +63,8 @@ std::optional<Cidr> Cidr::fromText(std::string_view text) {
     if (ec != std::errc() || end != digits.data() + digits.size() || prefix > maxBits) {
       return std::nullopt;
     }
-    if (network->family == IpAddress::Family::V4 && text.substr(0, slash).find(':') !=
-                                                        std::string_view::npos) {
+    if (network->family == IpAddress::Family::V4 &&
+        text.substr(0, slash).find(':') != std::string_view::npos) {
       return std::nullopt;
     }
   }
@@ -86,6 +88,8 @@ bool Cidr::contains(const IpAddress& address) const {
   return (address.bytes[fullBytes] & mask) == (network.bytes[fullBytes] & mask);
 }
 
-std::string Cidr::toText() const { return network.toText() + "/" + std::to_string(prefixLength); }
+std::string Cidr::toText() const {
+  return network.toText() + "/" + std::to_string(prefixLength);
+}
 
 }  // namespace hoplite::conf

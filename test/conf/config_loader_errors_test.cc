@@ -1,0 +1,298 @@
+// The loader on invalid input: each error kind with its exact JSON pointer and a hint at what is
+// valid, several errors collected at once, broken JSON with its line and column, and no throw.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "conf/config_loader.h"
+
+using hoplite::conf::ConfigError;
+using hoplite::conf::LoadResult;
+using hoplite::conf::parseConfig;
+
+namespace {
+
+constexpr const char* kMinimal = R"({
+  "listen": ["127.0.0.1:8080"],
+  "upstreams": { "app": { "servers": ["127.0.0.1:3001"] } },
+  "routes": [ { "upstream": "app" } ]
+})";
+
+// The minimal valid config with an RFC 7386 merge patch applied (null deletes a key; arrays are
+// replaced whole), so each row states only what it breaks.
+// A merge patch cannot empty an object, so a patch starting with "=" replaces the whole document.
+std::string patched(const std::string& patch) {
+  if (patch.starts_with("=")) return patch.substr(1);
+  nlohmann::json config = nlohmann::json::parse(kMinimal);
+  config.merge_patch(nlohmann::json::parse(patch));
+  return config.dump();
+}
+
+std::string allErrors(const LoadResult& result) {
+  std::string text;
+  for (const ConfigError& error : result.errors) text += error.toText() + "\n";
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("conf: the minimal config used by the error rows is valid", "[conf][errors]") {
+  const LoadResult result = parseConfig(patched("{}"));
+  INFO(allErrors(result));
+  CHECK(result.config.has_value());
+}
+
+TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][errors]") {
+  // what the row breaks, merge patch, expected pointer, expected part of the message
+  auto [row, patch, pointer,
+        mentions] = GENERATE(table<std::string, std::string, std::string, std::string>({
+      // unknown keys, with a suggestion when one is near
+      {"typo at top level", R"({"timeout": {}})", "/timeout", R"(did you mean "timeouts"?)"},
+      {"typo in timeouts", R"({"timeouts": {"client_idel": "1s"}})", "/timeouts/client_idel",
+       R"(did you mean "client_idle"?)"},
+      {"camelCase key", R"({"timeouts": {"clientIdle": "1s"}})", "/timeouts/clientIdle",
+       R"(did you mean "client_idle"?)"},
+      {"far-off key lists the allowed ones", R"({"limits": {"banana": 1}})", "/limits/banana",
+       R"(the keys allowed here are "max_header_bytes", "max_header_count")"},
+      {"typo in an upstream", R"({"upstreams": {"app": {"server": []}}})", "/upstreams/app/server",
+       R"(did you mean "servers"?)"},
+      {"typo in a route", R"({"routes": [{"upstream": "app", "path_prefx": "/"}]})",
+       "/routes/0/path_prefx", R"(did you mean "path_prefix"?)"},
+      {"typo in forwarded", R"({"forwarded": {"trusted_proxes": []}})", "/forwarded/trusted_proxes",
+       R"(did you mean "trusted_proxies"?)"},
+      {"typo in upgrade", R"({"upgrade": {"alow": []}})", "/upgrade/alow",
+       R"(did you mean "allow"?)"},
+      {"key with a slash is escaped in the pointer", R"({"a/b~c": 1})", "/a~1b~0c", "unknown key"},
+      // wrong types
+      {"section is not an object", R"({"timeouts": []})", "/timeouts",
+       "[] is not an object; use an object such as"},
+      {"listen is a string", R"({"listen": "127.0.0.1:8080"})", "/listen",
+       R"("127.0.0.1:8080" is not a list; use a list such as ["127.0.0.1:8080"])"},
+      {"boolean as a string", R"({"forwarded": {"via": "yes"}})", "/forwarded/via",
+       R"("yes" is not a boolean; use true or false)"},
+      {"number as a string", R"({"limits": {"max_connections": "1000"}})",
+       "/limits/max_connections", R"("1000" is not a number; use a whole number)"},
+      {"upstream name is a number", R"({"routes": [{"upstream": 5}]})", "/routes/0/upstream",
+       "5 is not a string"},
+      {"upstream is a list", R"({"upstreams": {"app": ["127.0.0.1:3001"]}})", "/upstreams/app",
+       "is not an object"},
+      {"route is a string", R"({"routes": ["app"]})", "/routes/0", R"("app" is not an object)"},
+      {"listen entry is a number", R"({"listen": [8080]})", "/listen/0", "8080 is not a string"},
+      // durations
+      {"bare number", R"({"timeouts": {"client_idle": 60}})", "/timeouts/client_idle",
+       R"(60 has no unit; add one, e.g. "60s" (ms, s, m or h), or use "off")"},
+      {"bare fraction", R"({"timeouts": {"upstream_connect": 1.5}})", "/timeouts/upstream_connect",
+       "has no unit; add one"},
+      {"unknown unit", R"({"timeouts": {"tunnel_idle": "10 parsecs"}})", "/timeouts/tunnel_idle",
+       R"("10 parsecs" is not a duration; use a number with ms, s, m or h, or "off")"},
+      {"days are not a unit",
+       R"({"routes": [{"upstream": "app", "timeouts": {"tunnel_idle": "1d"}}]})",
+       "/routes/0/timeouts/tunnel_idle", R"("1d" is not a duration)"},
+      {"zero duration", R"({"timeouts": {"client_header": "0s"}})", "/timeouts/client_header",
+       R"(would expire at once; use a positive duration, or "off")"},
+      {"null duration", R"({"timeouts": {"shutdown_drain": false}})", "/timeouts/shutdown_drain",
+       "false is not a duration"},
+      // numbers
+      {"zero header bytes", R"({"limits": {"max_header_bytes": 0}})", "/limits/max_header_bytes",
+       "0 is out of range; use a whole number greater than 0"},
+      {"zero header count", R"({"limits": {"max_header_count": 0}})", "/limits/max_header_count",
+       "greater than 0"},
+      {"zero connections", R"({"limits": {"max_connections": 0}})", "/limits/max_connections",
+       "greater than 0"},
+      {"negative body limit", R"({"limits": {"max_body_bytes": -1}})", "/limits/max_body_bytes",
+       "-1 is negative; use a whole number, 0 or more"},
+      {"fractional limit", R"({"limits": {"max_header_bytes": 1.5}})", "/limits/max_header_bytes",
+       "1.5 is not a whole number"},
+      {"negative keepalive", R"({"upstreams": {"app": {"keepalive": -1}}})",
+       "/upstreams/app/keepalive", "-1 is negative; use a whole number from 0 to 4294967295"},
+      {"huge keepalive", R"({"upstreams": {"app": {"keepalive": 4294967296}}})",
+       "/upstreams/app/keepalive", "is out of range"},
+      // listen
+      {"empty listen", R"({"listen": []})", "/listen", "no addresses; list at least one"},
+      {"listen port out of range", R"({"listen": ["127.0.0.1:70000"]})", "/listen/0",
+       "has port 70000, which is out of range"},
+      {"listen needs an IP", R"({"listen": ["localhost:8080"]})", "/listen/0",
+       "does not start with an IP address"},
+      {"listen IPv6 without brackets", R"({"listen": ["::1:8080"]})", "/listen/0",
+       R"(without brackets (write "[::1]:8080"))"},
+      {"listen twice", R"({"listen": ["127.0.0.1:8080", "127.0.0.1:8080"]})", "/listen/1",
+       "is listed twice"},
+      {"listen without port", R"({"listen": ["127.0.0.1"]})", "/listen/0", "has no port"},
+      // upstreams and servers
+      {"no upstreams",
+       R"(={"listen": ["127.0.0.1:1"], "upstreams": {}, "routes": [{"upstream": "app"}]})",
+       "/upstreams", "no upstreams; define at least one"},
+      {"empty upstream name", R"({"upstreams": {"": {"servers": ["a:1"]}}})", "/upstreams/",
+       "non-empty name"},
+      {"missing servers", R"({"upstreams": {"app": {"servers": null, "keepalive": 1}}})",
+       "/upstreams/app", R"(missing "servers"; add it, e.g. "servers": ["127.0.0.1:3001"])"},
+      {"empty servers", R"({"upstreams": {"app": {"servers": []}}})", "/upstreams/app/servers",
+       "no servers; list at least one"},
+      {"server port 0", R"({"upstreams": {"app": {"servers": ["127.0.0.1:0"]}}})",
+       "/upstreams/app/servers/0", R"(has port 0, which only "listen" accepts)"},
+      {"server port out of range", R"({"upstreams": {"app": {"servers": ["a:1", "b:65536"]}}})",
+       "/upstreams/app/servers/1", "use \"host:port\" with a port from 1 to 65535"},
+      {"server bad host", R"({"upstreams": {"app": {"servers": ["bad host:80"]}}})",
+       "/upstreams/app/servers/0", "not a host name or IP address"},
+      // routes
+      {"no routes", R"({"routes": []})", "/routes", "no routes; add at least one"},
+      {"unknown upstream", R"({"routes": [{"upstream": "ap"}]})", "/routes/0/upstream",
+       R"("ap" is not an upstream; did you mean "app"? The known ones are "app")"},
+      {"route without upstream", R"({"routes": [{"path_prefix": "/"}]})", "/routes/0",
+       R"(missing "upstream")"},
+      {"route host with a port", R"({"routes": [{"upstream": "app", "host": "Example.com:8080"}]})",
+       "/routes/0/host", R"(routes match the host without its port, so use "example.com")"},
+      {"route host inner wildcard", R"({"routes": [{"upstream": "app", "host": "api.*.com"}]})",
+       "/routes/0/host", R"(a "*" that is not a leading "*.")"},
+      {"route host with a space", R"({"routes": [{"upstream": "app", "host": "a b"}]})",
+       "/routes/0/host", "is not a host pattern"},
+      {"path prefix without slash", R"({"routes": [{"upstream": "app", "path_prefix": "api"}]})",
+       "/routes/0/path_prefix", R"("api" does not start with "/")"},
+      {"path prefix with a query", R"({"routes": [{"upstream": "app", "path_prefix": "/a?b"}]})",
+       "/routes/0/path_prefix", "contains a space, control character"},
+      {"route upgrade with a version",
+       R"({"routes": [{"upstream": "app", "upgrade": {"allow": ["WebSocket/13"]}}]})",
+       "/routes/0/upgrade/allow/0", R"(use the protocol name alone, "websocket")"},
+      // trusted proxies
+      {"CIDR with host bits", R"({"forwarded": {"trusted_proxies": ["10.0.0.1/8"]}})",
+       "/forwarded/trusted_proxies/0",
+       R"(host bits set below its /8 prefix; did you mean "10.0.0.0/8"?)"},
+      {"v6 CIDR with host bits", R"({"forwarded": {"trusted_proxies": ["::1", "fd00::1/8"]}})",
+       "/forwarded/trusted_proxies/1", R"(did you mean "fd00::/8"?)"},
+      {"CIDR prefix too long", R"({"forwarded": {"trusted_proxies": ["10.0.0.0/33"]}})",
+       "/forwarded/trusted_proxies/0", R"("10.0.0.0/33" is not a CIDR; use an IPv4 or IPv6)"},
+      {"CIDR that is a name", R"({"forwarded": {"trusted_proxies": ["lb.internal"]}})",
+       "/forwarded/trusted_proxies/0", "is not a CIDR"},
+      {"trusted proxies as a string", R"({"forwarded": {"trusted_proxies": "10.0.0.0/8"}})",
+       "/forwarded/trusted_proxies", "is not a list"},
+      // upgrade
+      {"protocol with a space", R"({"upgrade": {"allow": ["web socket"]}})", "/upgrade/allow/0",
+       "is not a protocol name"},
+      {"empty protocol", R"({"upgrade": {"allow": [""]}})", "/upgrade/allow/0",
+       "is not a protocol name"},
+      {"allow as a string", R"({"upgrade": {"allow": "websocket"}})", "/upgrade/allow",
+       "is not a list"},
+      // required sections
+      {"missing listen", R"({"listen": null})", "", R"(missing "listen")"},
+      {"missing upstreams", R"({"upstreams": null, "routes": [{"upstream": "x"}]})", "",
+       R"(missing "upstreams")"},
+      {"missing routes", R"({"routes": null})", "", R"(missing "routes")"},
+  }));
+  CAPTURE(row, patch);
+  const LoadResult result = parseConfig(patched(patch));
+  INFO(allErrors(result));
+  CHECK_FALSE(result.config.has_value());
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].path == pointer);
+  CHECK_THAT(result.errors[0].message, Catch::Contains(mentions));
+}
+
+TEST_CASE("conf: the style guide's example error, word for word", "[conf][errors]") {
+  const LoadResult result = parseConfig(R"({
+    "listen": ["127.0.0.1:8080"],
+    "upstreams": { "app": { "servers": ["127.0.0.1:3001"] } },
+    "routes": [
+      { "host": "a.example", "upstream": "app" },
+      { "host": "b.example", "upstream": "app" },
+      { "upstream": "app", "timeouts": { "tunnel_idle": "10 parsecs" } }
+    ]
+  })");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(
+      result.errors[0].toText() ==
+      R"(/routes/2/timeouts/tunnel_idle: "10 parsecs" is not a duration; use a number with ms, s, m or h, or "off")");
+}
+
+TEST_CASE("conf: validation collects every error at once", "[conf][errors]") {
+  const LoadResult result = parseConfig(R"({
+    "listen": ["127.0.0.1:99999", "localhost:80"],
+    "upstreams": { "app": { "servers": [], "keepalive": -2 } },
+    "routes": [ { "upstream": "nope" }, { "upstream": "app", "path_prefix": "x" } ],
+    "timeouts": { "client_idle": 60, "tunnel_idel": "1h" },
+    "limits": { "max_header_bytes": 0 },
+    "forwarded": { "trusted_proxies": ["10.0.0.1/8"], "via": 1 },
+    "upgrade": { "allow": [1] },
+    "extra": true
+  })");
+  CHECK_FALSE(result.config.has_value());
+  std::vector<std::string> paths;
+  for (const ConfigError& error : result.errors) paths.push_back(error.path);
+  INFO(allErrors(result));
+  CHECK(paths == std::vector<std::string>{
+                     "/extra",
+                     "/listen/0",
+                     "/listen/1",
+                     "/upstreams/app/servers",
+                     "/upstreams/app/keepalive",
+                     "/routes/0/upstream",
+                     "/routes/1/path_prefix",
+                     "/timeouts/tunnel_idel",
+                     "/timeouts/client_idle",
+                     "/limits/max_header_bytes",
+                     "/forwarded/trusted_proxies/0",
+                     "/forwarded/via",
+                     "/upgrade/allow/0",
+                 });
+}
+
+TEST_CASE("conf: broken JSON reports its line and column", "[conf][errors][syntax]") {
+  // document, expected part of the one error
+  auto [text, mentions] = GENERATE(table<std::string, std::string>({
+      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n}", "test.json: broken JSON at line 3, column 1"},
+      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n}", "JSON allows no comma after the last item"},
+      {"{\"listen\": [\"a:1\",]}", "line 1, column 19"},
+      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n  \"routes\" []\n}", "line 3, column 12"},
+      {"{\n  // the listeners\n  \"listen\": []\n}", "JSON has no comments"},
+      {"", "line 1, column 1"},
+      {"   ", "unexpected end of input"},
+      {"{\"listen\": [\"a:1\"", "broken JSON at line 1, column 18"},
+      {"{\"a\": \"\xff\"}", "broken JSON at line 1"},
+      {"{'listen': []}", "line 1, column 2"},
+  }));
+  CAPTURE(text);
+  const LoadResult result = parseConfig(text, "test.json");
+  CHECK_FALSE(result.config.has_value());
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].path.empty());
+  CHECK_THAT(result.errors[0].toText(), Catch::Contains(mentions));
+}
+
+TEST_CASE("conf: a document that is not an object is one error", "[conf][errors]") {
+  auto text = GENERATE(as<std::string>{}, "[]", "null", "42", "\"listen\"");
+  CAPTURE(text);
+  const LoadResult result = parseConfig(text);
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].path.empty());
+  CHECK_THAT(result.errors[0].message, Catch::StartsWith("the config must be a JSON object"));
+}
+
+TEST_CASE("conf: duplicate keys are errors at their pointer", "[conf][errors]") {
+  const LoadResult result = parseConfig(R"({
+    "listen": ["127.0.0.1:8080"],
+    "upstreams": { "app": { "servers": ["127.0.0.1:3001"] } },
+    "routes": [ { "upstream": "app" }, { "upstream": "app", "host": "a", "host": "b" } ],
+    "timeouts": { "client_idle": "1s" },
+    "timeouts": { "client_idle": "2s" }
+  })");
+  INFO(allErrors(result));
+  CHECK_FALSE(result.config.has_value());
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].path == "/routes/1/host");
+  CHECK(result.errors[1].path == "/timeouts");
+  CHECK_THAT(result.errors[0].message, Catch::StartsWith("duplicate key"));
+}
+
+TEST_CASE("conf: no input makes the loader throw", "[conf][errors]") {
+  const std::string deep(5000, '[');
+  auto text = GENERATE_COPY(as<std::string>{}, deep, deep + std::string(5000, ']'),
+                            std::string("{\"listen\": [\"\\ud800\"]}"),
+                            std::string("{\"listen\": [\"[::1]:8080\"], \"upstreams\": 1e400}"),
+                            std::string("{\"limits\": {\"max_body_bytes\": 1e30}}"),
+                            std::string("\x00\x01", 2), std::string("{\"\":{\"\":{\"\":[]}}}"));
+  CAPTURE(text.size());
+  LoadResult result;
+  CHECK_NOTHROW(result = parseConfig(text));
+  CHECK_FALSE(result.config.has_value());
+  CHECK_FALSE(result.errors.empty());
+}

@@ -1,0 +1,267 @@
+// The loader on valid input: durations, host:port, defaults, what each key turns into, and route
+// overrides. Errors are in config_loader_errors_test.cc.
+#include "conf/config_loader.h"
+
+#include <catch2/catch.hpp>
+#include <optional>
+#include <string>
+
+using hoplite::conf::Config;
+using hoplite::conf::Duration;
+using hoplite::conf::HostPort;
+using hoplite::conf::LoadResult;
+using hoplite::conf::parseConfig;
+using hoplite::conf::parseDuration;
+using hoplite::conf::parseHostPort;
+using hoplite::conf::Timeouts;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Parses `json`, which must be valid; a failure prints every error.
+Config mustParse(const std::string& json) {
+  const LoadResult result = parseConfig(json);
+  for (const auto& error : result.errors) UNSCOPED_INFO(error.toText());
+  REQUIRE(result.errors.empty());
+  REQUIRE(result.config.has_value());
+  return *result.config;
+}
+
+constexpr const char* kMinimal = R"({
+  "listen": ["127.0.0.1:8080"],
+  "upstreams": { "app": { "servers": ["127.0.0.1:3001"] } },
+  "routes": [ { "upstream": "app" } ]
+})";
+
+}  // namespace
+
+TEST_CASE("conf: durations", "[conf][duration]") {
+  // text, parses, is "off", milliseconds
+  auto [text, parses, off, ms] = GENERATE(table<std::string, bool, bool, int64_t>({
+      {"250ms", true, false, 250},
+      {"0ms", true, false, 0},
+      {"10s", true, false, 10000},
+      {"5m", true, false, 300000},
+      {"1h", true, false, 3600000},
+      {"24h", true, false, 86400000},
+      {"007s", true, false, 7000},
+      {"off", true, true, 0},
+      {"10", false, false, 0},    // no unit
+      {"s", false, false, 0},     // no number
+      {"1.5s", false, false, 0},  // no fractions
+      {"-1s", false, false, 0},   // no sign
+      {"+1s", false, false, 0},
+      {"10 s", false, false, 0},  // no space
+      {" 10s", false, false, 0},
+      {"10S", false, false, 0},  // units are lower case
+      {"10sec", false, false, 0},
+      {"1d", false, false, 0},
+      {"1h30m", false, false, 0},  // one unit only
+      {"OFF", false, false, 0},
+      {"", false, false, 0},
+      {"10 parsecs", false, false, 0},
+      {"9999999999999999999h", false, false, 0},  // overflows
+      {"9999999999999h", false, false, 0},        // fits in digits, overflows in ms
+  }));
+  CAPTURE(text);
+  const std::optional<Duration> parsed = parseDuration(text);
+  REQUIRE(parsed.has_value() == parses);
+  if (!parses) return;
+  REQUIRE(parsed->has_value() == !off);
+  if (!off) CHECK((*parsed)->count() == ms);
+}
+
+TEST_CASE("conf: host:port", "[conf][hostport]") {
+  // text, parses, host, port
+  auto [text, parses, host, port] = GENERATE(table<std::string, bool, std::string, int>({
+      {"127.0.0.1:8080", true, "127.0.0.1", 8080},
+      {"0.0.0.0:0", true, "0.0.0.0", 0},
+      {"10.0.0.1:65535", true, "10.0.0.1", 65535},
+      {"[::1]:8080", true, "::1", 8080},
+      {"[::]:80", true, "::", 80},
+      {"[2001:db8::1]:443", true, "2001:db8::1", 443},
+      {"[::ffff:10.0.0.1]:80", true, "::ffff:10.0.0.1", 80},
+      {"localhost:3001", true, "localhost", 3001},
+      {"app.internal:3001", true, "app.internal", 3001},
+      {"App-1.Example_x.com:1", true, "App-1.Example_x.com", 1},
+      {"127.0.0.1:65536", false, "", 0},
+      {"127.0.0.1:99999999", false, "", 0},
+      {"127.0.0.1", false, "", 0},
+      {"127.0.0.1:", false, "", 0},
+      {"127.0.0.1:http", false, "", 0},
+      {"127.0.0.1:-1", false, "", 0},
+      {":8080", false, "", 0},
+      {"::1:8080", false, "", 0},  // IPv6 needs brackets
+      {"[::1]", false, "", 0},
+      {"[::1]8080", false, "", 0},
+      {"[::1:8080", false, "", 0},
+      {"[127.0.0.1]:80", false, "", 0},  // brackets are for IPv6
+      {"[nothost]:80", false, "", 0},
+      {"300.1.1.1:80", false, "", 0},  // all-numeric names must be IPv4 addresses
+      {"bad host:80", false, "", 0},
+      {"a..b:80", false, "", 0},
+      {"http://a:80", false, "", 0},
+      {"", false, "", 0},
+  }));
+  CAPTURE(text);
+  const auto parsed = parseHostPort(text);
+  REQUIRE(parsed.has_value() == parses);
+  if (parses) CHECK(*parsed == HostPort{host, static_cast<uint16_t>(port)});
+}
+
+TEST_CASE("conf: omitted sections take the documented defaults", "[conf][defaults]") {
+  const Config config = mustParse(kMinimal);
+  CHECK(config.listen == std::vector<HostPort>{{"127.0.0.1", 8080}});
+  REQUIRE(config.upstreams.size() == 1);
+  const auto& app = config.upstreams.at("app");
+  CHECK(app.name == "app");
+  CHECK(app.servers == std::vector<HostPort>{{"127.0.0.1", 3001}});
+  CHECK(app.keepalive == 32);
+  REQUIRE(config.routes.size() == 1);
+  CHECK(config.routes[0].host == "*");
+  CHECK(config.routes[0].pathPrefix == "/");
+  CHECK(config.routes[0].upstream == "app");
+  CHECK_FALSE(config.routes[0].upgrade.has_value());
+  CHECK(config.routes[0].timeouts.applyTo(config.timeouts) == config.timeouts);
+
+  CHECK(config.timeouts.clientHeader == Duration{10s});
+  CHECK(config.timeouts.clientIdle == Duration{60s});
+  CHECK(config.timeouts.clientBody == Duration{60s});
+  CHECK(config.timeouts.upstreamConnect == Duration{5s});
+  CHECK(config.timeouts.upstreamResponse == Duration{60s});
+  CHECK(config.timeouts.tunnelIdle == Duration{1h});
+  CHECK(config.timeouts.shutdownDrain == Duration{30s});
+  CHECK(config.limits.maxHeaderBytes == 16384);
+  CHECK(config.limits.maxHeaderCount == 100);
+  CHECK(config.limits.maxBodyBytes == 0);
+  CHECK(config.limits.maxConnections == 10000);
+  CHECK(config.forwarded.trustedProxies.empty());
+  CHECK(config.forwarded.xForwarded);
+  CHECK_FALSE(config.forwarded.forwarded);
+  CHECK_FALSE(config.forwarded.via);
+  CHECK(config.upgrade.allow == std::vector<std::string>{"websocket"});
+}
+
+TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults]") {
+  const Config full = mustParse(R"({
+    "listen": ["127.0.0.1:8080"],
+    "upstreams": { "app": { "servers": ["127.0.0.1:3001"], "keepalive": 32 } },
+    "routes": [ { "host": "*", "path_prefix": "/", "upstream": "app" } ],
+    "timeouts": {
+      "client_header": "10s", "client_idle": "60s", "client_body": "60s",
+      "upstream_connect": "5s", "upstream_response": "60s",
+      "tunnel_idle": "1h", "shutdown_drain": "30s"
+    },
+    "limits": { "max_header_bytes": 16384, "max_header_count": 100, "max_body_bytes": 0,
+                "max_connections": 10000 },
+    "forwarded": { "trusted_proxies": [], "x_forwarded": true, "forwarded": false, "via": false },
+    "upgrade": { "allow": ["websocket"] }
+  })");
+  const Config minimal = mustParse(kMinimal);
+  CHECK(full.timeouts == minimal.timeouts);
+  CHECK(full.limits == minimal.limits);
+  CHECK(full.upgrade == minimal.upgrade);
+  CHECK(full.forwarded.xForwarded == minimal.forwarded.xForwarded);
+  CHECK(full.routes[0].host == minimal.routes[0].host);
+  CHECK(full.routes[0].pathPrefix == minimal.routes[0].pathPrefix);
+}
+
+TEST_CASE("conf: every key is read into its member", "[conf]") {
+  const Config config = mustParse(R"({
+    "listen": ["0.0.0.0:80", "[::]:80", "127.0.0.1:0", "127.0.0.1:0"],
+    "upstreams": {
+      "api": { "servers": ["10.0.0.11:8000", "api.internal:8001", "[fd00::1]:8002"],
+               "keepalive": 0 },
+      "web": { "servers": ["10.0.0.31:3000"], "keepalive": 4294967295 }
+    },
+    "routes": [
+      { "host": "API.Example.COM", "upstream": "api", "upgrade": { "allow": [] } },
+      { "host": "*.Example.com", "path_prefix": "/ws", "upstream": "web",
+        "upgrade": { "allow": ["WebSocket", "websocket", "x-custom"] } },
+      { "host": "[::1]", "upstream": "web" },
+      { "host": "192.168.1.1", "path_prefix": "/a/b%20c", "upstream": "web" }
+    ],
+    "timeouts": { "client_header": "250ms", "tunnel_idle": "off", "shutdown_drain": "5m" },
+    "limits": { "max_header_bytes": 1, "max_header_count": 7, "max_body_bytes": 1048576,
+                "max_connections": 18446744073709551615 },
+    "forwarded": { "trusted_proxies": ["10.0.0.0/8", "::1", "fd00::/8"], "x_forwarded": false,
+                   "forwarded": true, "via": true },
+    "upgrade": { "allow": [] }
+  })");
+  // Port 0 may repeat: each asks the kernel for a fresh port.
+  CHECK(config.listen ==
+        std::vector<HostPort>{{"0.0.0.0", 80}, {"::", 80}, {"127.0.0.1", 0}, {"127.0.0.1", 0}});
+  CHECK(config.upstreams.at("api").servers ==
+        std::vector<HostPort>{{"10.0.0.11", 8000}, {"api.internal", 8001}, {"fd00::1", 8002}});
+  CHECK(config.upstreams.at("api").keepalive == 0);
+  CHECK(config.upstreams.at("web").keepalive == 4294967295u);
+  REQUIRE(config.routes.size() == 4);
+  CHECK(config.routes[0].host == "api.example.com");
+  REQUIRE(config.routes[0].upgrade.has_value());
+  CHECK(config.routes[0].upgrade->allow.empty());
+  CHECK(config.routes[1].host == "*.example.com");
+  CHECK(config.routes[1].pathPrefix == "/ws");
+  REQUIRE(config.routes[1].upgrade.has_value());
+  CHECK(config.routes[1].upgrade->allow == std::vector<std::string>{"websocket", "x-custom"});
+  CHECK(config.routes[2].host == "[::1]");
+  CHECK(config.routes[3].host == "192.168.1.1");
+  CHECK(config.routes[3].pathPrefix == "/a/b%20c");
+  CHECK(config.timeouts.clientHeader == Duration{250ms});
+  CHECK_FALSE(config.timeouts.tunnelIdle.has_value());
+  CHECK(config.timeouts.shutdownDrain == Duration{5min});
+  CHECK(config.timeouts.clientIdle == Duration{60s});  // untouched keys keep their default
+  CHECK(config.limits.maxHeaderBytes == 1);
+  CHECK(config.limits.maxHeaderCount == 7);
+  CHECK(config.limits.maxBodyBytes == 1048576);
+  CHECK(config.limits.maxConnections == 18446744073709551615u);
+  REQUIRE(config.forwarded.trustedProxies.size() == 3);
+  CHECK(config.forwarded.trustedProxies[0].toText() == "10.0.0.0/8");
+  CHECK(config.forwarded.trustedProxies[1].toText() == "::1/128");
+  CHECK(config.forwarded.trustedProxies[2].toText() == "fd00::/8");
+  CHECK_FALSE(config.forwarded.xForwarded);
+  CHECK(config.forwarded.forwarded);
+  CHECK(config.forwarded.via);
+  CHECK(config.upgrade.allow.empty());
+}
+
+TEST_CASE("conf: route timeouts override the global ones key by key", "[conf][timeouts]") {
+  const Config config = mustParse(R"({
+    "listen": ["127.0.0.1:8080"],
+    "upstreams": { "app": { "servers": ["127.0.0.1:3001"] } },
+    "routes": [
+      { "path_prefix": "/socket", "upstream": "app",
+        "timeouts": { "tunnel_idle": "24h", "upstream_response": "off" } },
+      { "upstream": "app", "timeouts": {} }
+    ],
+    "timeouts": { "client_idle": "30s", "tunnel_idle": "10m" }
+  })");
+  // route index, expected effective timeouts
+  auto [index, expected] = GENERATE(table<size_t, Timeouts>({
+      {0, Timeouts{Duration{10s}, Duration{30s}, Duration{60s}, Duration{5s}, Duration{},
+                   Duration{24h}, Duration{30s}}},
+      {1, Timeouts{Duration{10s}, Duration{30s}, Duration{60s}, Duration{5s}, Duration{60s},
+                   Duration{10min}, Duration{30s}}},
+  }));
+  CAPTURE(index);
+  const Timeouts effective = config.routes.at(index).timeouts.applyTo(config.timeouts);
+  CHECK(effective == expected);
+  // Only the named keys are set on the route itself.
+  if (index == 0) {
+    CHECK(config.routes[0].timeouts.tunnelIdle == std::optional<Duration>{Duration{24h}});
+    CHECK(config.routes[0].timeouts.upstreamResponse == std::optional<Duration>{Duration{}});
+    CHECK_FALSE(config.routes[0].timeouts.clientIdle.has_value());
+  }
+}
+
+TEST_CASE("conf: loadConfigFile reads a file and reports a missing one", "[conf]") {
+  const LoadResult shipped = hoplite::conf::loadConfigFile(HOPLITE_SOURCE_DIR "/conf/hoplite.json");
+  for (const auto& error : shipped.errors) UNSCOPED_INFO(error.toText());
+  CHECK(shipped.config.has_value());
+
+  const LoadResult missing = hoplite::conf::loadConfigFile("/nonexistent/hoplite.json");
+  CHECK_FALSE(missing.config.has_value());
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].path.empty());
+  CHECK_THAT(missing.errors[0].toText(),
+             Catch::StartsWith("cannot read \"/nonexistent/hoplite.json\""));
+}
