@@ -1,10 +1,43 @@
 // hoplite's entry point: parses the command line, loads the config, and runs or checks it.
+#include <uv.h>
+
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "conf/command_line.h"
 #include "conf/config_loader.h"
+#include "proxy/server.h"
+
+namespace {
+
+// Runs one Server on one loop until its shutdown drain has closed every handle. Returns the
+// process exit code.
+int runProxy(const hoplite::conf::Config& config) {
+  // A peer that resets while we write must be an error code, not a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  if (const int rc = uv_loop_init(&loop); rc != 0) {
+    std::fprintf(stderr, "hoplite: cannot create the event loop: %s\n", uv_strerror(rc));
+    return 1;
+  }
+  int exitCode = 0;
+  {
+    hoplite::proxy::Server server(&loop, config);
+    if (!server.start()) exitCode = 1;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    std::fprintf(stderr, "hoplite: counters: %s\n", server.counters().toText().c_str());
+    std::fflush(stderr);
+  }
+  if (const int rc = uv_loop_close(&loop); rc != 0) {
+    std::fprintf(stderr, "hoplite: handles left open at exit: %s\n", uv_strerror(rc));
+    exitCode = exitCode == 0 ? 1 : exitCode;
+  }
+  return exitCode;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using hoplite::conf::CommandLine;
@@ -18,7 +51,8 @@ int main(int argc, char** argv) {
       std::printf("hoplite %s\n", HOPLITE_VERSION);
       return 0;
     case CommandLine::Action::Invalid:
-      std::fprintf(stderr, "hoplite: %s\n%s", cli.error.c_str(), hoplite::conf::usageText().c_str());
+      std::fprintf(stderr, "hoplite: %s\n%s", cli.error.c_str(),
+                   hoplite::conf::usageText().c_str());
       return 2;
     case CommandLine::Action::Check:
     case CommandLine::Action::Run:
@@ -33,7 +67,5 @@ int main(int argc, char** argv) {
     std::printf("hoplite: %s is valid\n", cli.configPath.c_str());
     return 0;
   }
-  // TODO(engine): run the proxy.
-  std::fprintf(stderr, "hoplite: the proxy engine is not built yet\n");
-  return 1;
+  return runProxy(*loaded.config);
 }

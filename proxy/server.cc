@@ -1,0 +1,241 @@
+#include "proxy/server.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "conf/cidr.h"
+#include "policy/forwarded.h"
+#include "proxy/session.h"
+#include "proxy/socket.h"
+
+namespace hoplite::proxy {
+
+namespace {
+
+// Fills `out` for a literal address, or resolves a name. Runs only at startup, before the loop
+// turns, so the synchronous uv_getaddrinfo blocks nothing.
+bool resolveListenAddress(uv_loop_t* loop, const conf::HostPort& hostPort,
+                          struct sockaddr_storage& out) {
+  std::memset(&out, 0, sizeof out);
+  if (uv_ip4_addr(hostPort.host.c_str(), hostPort.port, reinterpret_cast<sockaddr_in*>(&out)) == 0)
+    return true;
+  if (uv_ip6_addr(hostPort.host.c_str(), hostPort.port, reinterpret_cast<sockaddr_in6*>(&out)) == 0)
+    return true;
+  uv_getaddrinfo_t req;
+  struct addrinfo hints;
+  std::memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  const std::string port = std::to_string(hostPort.port);
+  if (uv_getaddrinfo(loop, &req, nullptr, hostPort.host.c_str(), port.c_str(), &hints) != 0)
+    return false;
+  bool found = false;
+  if (req.addrinfo != nullptr) {
+    std::memcpy(&out, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+    found = true;
+  }
+  uv_freeaddrinfo(req.addrinfo);
+  return found;
+}
+
+uint16_t portOf(const struct sockaddr_storage& address) {
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+std::string hostOf(const struct sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (address.ss_family == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&address), host, sizeof host);
+  } else {
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&address), host, sizeof host);
+  }
+  return host;
+}
+
+}  // namespace
+
+Server::Server(uv_loop_t* loop, const conf::Config& config) : loop_(loop), config_(config) {
+  for (const auto& [name, upstream] : config_.upstreams) {
+    conf::Upstream named = upstream;
+    named.name = name;
+    pools_.emplace(name, std::make_unique<UpstreamPool>(named));
+  }
+  uv_signal_init(loop_, &sigterm_);
+  uv_signal_init(loop_, &sigint_);
+  uv_timer_init(loop_, &drainTimer_);
+  sigterm_.data = sigint_.data = drainTimer_.data = this;
+}
+
+// Runs after uv_run returned, i.e. after every close callback: nothing here is still in use.
+Server::~Server() = default;
+
+bool Server::start() {
+  uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
+  uv_signal_start(&sigint_, &Server::onSignal, SIGINT);
+  for (const conf::HostPort& address : config_.listen) {
+    if (!startListener(address)) {
+      beginShutdown();
+      return false;
+    }
+  }
+  std::fprintf(stderr, "hoplite: ready\n");
+  std::fflush(stderr);
+  return true;
+}
+
+bool Server::startListener(const conf::HostPort& address) {
+  std::string shown;
+  if (address.host.find(':') != std::string::npos) {
+    shown.append("[").append(address.host).append("]");
+  } else {
+    shown.append(address.host);
+  }
+  shown.append(":").append(std::to_string(address.port));
+  struct sockaddr_storage bindAddress;
+  if (!resolveListenAddress(loop_, address, bindAddress)) {
+    std::fprintf(stderr, "hoplite: cannot resolve listen address %s\n", shown.c_str());
+    return false;
+  }
+  auto listener = std::make_unique<Listener>();
+  listener->server = this;
+  uv_tcp_init(loop_, &listener->handle);
+  listener->handle.data = listener.get();
+  listener->open = true;
+  Listener& l = *listener;
+  listeners_.push_back(std::move(listener));
+  int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress), 0);
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l.handle), 511, &Server::onConnection);
+  }
+  if (rc != 0) {
+    std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(), uv_strerror(rc));
+    return false;
+  }
+  struct sockaddr_storage bound;
+  int length = sizeof bound;
+  uv_tcp_getsockname(&l.handle, reinterpret_cast<sockaddr*>(&bound), &length);
+  std::fprintf(stderr, "hoplite: listening on %s\n", addressText(bound).c_str());
+  std::fflush(stderr);
+  return true;
+}
+
+void Server::onConnection(uv_stream_t* stream, int status) {
+  Listener& listener = *static_cast<Listener*>(stream->data);
+  Server& server = *listener.server;
+  if (status < 0) {
+    std::fprintf(stderr, "hoplite: accept failed: %s\n", uv_strerror(status));
+    return;
+  }
+  if (server.draining_ || !listener.open) return;
+  if (server.openClients_ >= server.config_.limits.maxConnections) {
+    // Leave the connection un-accepted: libuv then stops polling this listener until uv_accept
+    // is called again, which onClientClosed does once a slot is free.
+    listener.acceptPending = true;
+    return;
+  }
+  server.acceptOne(listener);
+}
+
+void Server::acceptOne(Listener& listener) {
+  listener.acceptPending = false;
+  auto socket = std::make_unique<Socket>(loop_);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener.handle), socket->stream()) != 0) {
+    Socket::dispose(std::move(socket));
+    return;
+  }
+  uv_tcp_nodelay(socket->tcp(), 1);
+  struct sockaddr_storage peerAddress;
+  struct sockaddr_storage localAddress;
+  int length = sizeof peerAddress;
+  std::memset(&peerAddress, 0, sizeof peerAddress);
+  std::memset(&localAddress, 0, sizeof localAddress);
+  uv_tcp_getpeername(socket->tcp(), reinterpret_cast<sockaddr*>(&peerAddress), &length);
+  length = sizeof localAddress;
+  uv_tcp_getsockname(socket->tcp(), reinterpret_cast<sockaddr*>(&localAddress), &length);
+  policy::PeerInfo peer;
+  if (auto ip = conf::IpAddress::fromText(hostOf(peerAddress))) peer.address = *ip;
+  peer.port = portOf(peerAddress);
+  peer.listenerPort = portOf(localAddress);
+  ++openClients_;
+  ++counters_.accepted;
+  Session::start(*this, std::move(socket), peer);
+}
+
+void Server::onClientClosed() {
+  --openClients_;
+  if (draining_) return;
+  for (auto& listener : listeners_) {
+    if (openClients_ >= config_.limits.maxConnections) break;
+    if (listener->open && listener->acceptPending) acceptOne(*listener);
+  }
+}
+
+UpstreamPool& Server::pool(const std::string& upstreamName) {
+  // conf/ guarantees that every route names a known upstream.
+  return *pools_.at(upstreamName);
+}
+
+void Server::registerConnection(ClientConnection* connection) {
+  connections_.insert(connection);
+}
+
+void Server::unregisterConnection(ClientConnection* connection) {
+  connections_.erase(connection);
+  finishShutdownIfDone();
+}
+
+void Server::onSignal(uv_signal_t* handle, int /*signum*/) {
+  Server& server = *static_cast<Server*>(handle->data);
+  if (server.draining_) {
+    // A second signal: do not wait for the drain.
+    server.onDrainTimeout();
+    return;
+  }
+  server.beginShutdown();
+}
+
+void Server::beginShutdown() {
+  if (draining_) return;
+  draining_ = true;
+  for (auto& listener : listeners_) {
+    if (!listener->open) continue;
+    listener->open = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener->handle), &Server::onHandleClosed);
+  }
+  for (auto& [name, pool] : pools_) pool->closeAll();
+  if (config_.timeouts.shutdownDrain) {
+    uv_timer_start(
+        &drainTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->onDrainTimeout(); },
+        static_cast<uint64_t>(config_.timeouts.shutdownDrain->count()), 0);
+  }
+  // Copy: beginDrain may close a connection, though it is only unregistered on a later turn.
+  const std::vector<ClientConnection*> snapshot(connections_.begin(), connections_.end());
+  for (ClientConnection* connection : snapshot) connection->beginDrain();
+  finishShutdownIfDone();
+}
+
+void Server::onDrainTimeout() {
+  uv_timer_stop(&drainTimer_);
+  if (!connections_.empty()) ++counters_.timeoutShutdownDrain;
+  const std::vector<ClientConnection*> snapshot(connections_.begin(), connections_.end());
+  for (ClientConnection* connection : snapshot) connection->forceClose();
+}
+
+void Server::finishShutdownIfDone() {
+  if (!draining_ || finished_ || !connections_.empty()) return;
+  finished_ = true;
+  // Sessions may still have parked upstream connections while finishing.
+  for (auto& [name, pool] : pools_) pool->closeAll();
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), &Server::onHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), &Server::onHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
+}
+
+// Listener, signal and timer memory belongs to the Server, which outlives the loop run.
+void Server::onHandleClosed(uv_handle_t* /*handle*/) {}
+
+}  // namespace hoplite::proxy

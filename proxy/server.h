@@ -1,0 +1,80 @@
+// The per-loop state of hoplite: listeners, the connection cap, upstream pools, counters, signals
+// and the shutdown drain. Everything one event loop needs lives here (no globals), so that several
+// workers can later each run their own Server.
+#pragma once
+
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "conf/config.h"
+#include "proxy/client_connection.h"
+#include "proxy/counters.h"
+#include "proxy/upstream_pool.h"
+
+namespace hoplite::proxy {
+
+class Server {
+ public:
+  Server(uv_loop_t* loop, const conf::Config& config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens on every `listen` address, printing "hoplite: listening on ADDR" for each
+  // and then "hoplite: ready" to stderr; installs the SIGTERM/SIGINT handlers. False (after
+  // logging why) when a listener cannot be set up; the caller then runs the loop to let the
+  // handles close and exits non-zero.
+  bool start();
+  // Stops accepting, closes idle connections, lets the rest finish, and force-closes what remains
+  // after shutdown_drain. uv_run returns once everything is closed.
+  void beginShutdown();
+
+  uv_loop_t* loop() const { return loop_; }
+  const conf::Config& config() const { return config_; }
+  Counters& counters() { return counters_; }
+  const Counters& counters() const { return counters_; }
+  bool draining() const { return draining_; }
+  UpstreamPool& pool(const std::string& upstreamName);
+
+  // Every Session and Tunnel registers on creation and unregisters in its destructor.
+  void registerConnection(ClientConnection* connection);
+  void unregisterConnection(ClientConnection* connection);
+  // A client socket was closed: one slot below max_connections is free again.
+  void onClientClosed();
+
+ private:
+  struct Listener {
+    uv_tcp_t handle;
+    Server* server = nullptr;
+    bool open = false;
+    bool acceptPending = false;  // a connection waits while we are at max_connections
+  };
+
+  bool startListener(const conf::HostPort& address);
+  static void onConnection(uv_stream_t* stream, int status);
+  void acceptOne(Listener& listener);
+  static void onSignal(uv_signal_t* handle, int signum);
+  void onDrainTimeout();
+  void finishShutdownIfDone();
+  static void onHandleClosed(uv_handle_t* handle);
+
+  uv_loop_t* loop_;
+  const conf::Config& config_;
+  Counters counters_;
+  std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_set<ClientConnection*> connections_;
+  uint64_t openClients_ = 0;
+  uv_signal_t sigterm_;
+  uv_signal_t sigint_;
+  uv_timer_t drainTimer_;
+  bool draining_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace hoplite::proxy

@@ -1,0 +1,804 @@
+#include "proxy/session.h"
+
+#include <cassert>
+#include <cstdio>
+#include <cstring>
+
+#include "policy/response_rewrite.h"
+#include "policy/routing.h"
+#include "proxy/server.h"
+#include "proxy/tunnel.h"
+#include "proxy/upstream_pool.h"
+
+namespace hoplite::proxy {
+
+namespace {
+
+using parser::Framing;
+using parser::ParseStatus;
+
+// How long a closing connection keeps discarding client input after its last response, so that
+// the client reads that response rather than a reset (nginx lingering_timeout).
+constexpr std::chrono::milliseconds kLingerTimeout{2000};
+
+// "1a\r\n<bytes>\r\n": one chunk of a re-chunked body (RFC 9112 §7.1).
+std::string chunk(std::string_view bytes) {
+  char size[24];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+  std::string out;
+  out.reserve(static_cast<size_t>(n) + bytes.size() + 2);
+  out.append(size, static_cast<size_t>(n));
+  out.append(bytes);
+  out.append("\r\n");
+  return out;
+}
+
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+parser::ParserLimits requestLimits(const conf::Limits& limits) {
+  parser::ParserLimits out;
+  out.maxHeaderBytes = limits.maxHeaderBytes;
+  out.maxHeaderCount = limits.maxHeaderCount;
+  out.maxBodyBytes = limits.maxBodyBytes;
+  return out;
+}
+
+parser::ParserLimits responseLimits(const conf::Limits& limits) {
+  parser::ParserLimits out;
+  out.maxHeaderBytes = limits.maxHeaderBytes;
+  out.maxHeaderCount = limits.maxHeaderCount;
+  out.maxBodyBytes = 0;  // responses are streamed, never limited
+  return out;
+}
+
+}  // namespace
+
+// A uv_getaddrinfo request outlives a session that closes while it runs: the session then clears
+// `session` and the callback only frees the request.
+struct Session::ResolveRequest {
+  uv_getaddrinfo_t req;
+  Session* session = nullptr;
+  uint16_t port = 0;
+};
+
+void Session::start(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer) {
+  // Owned by itself from here on: freed in the last timer close callback (onTimerClosed).
+  new Session(server, std::move(client), peer);
+}
+
+Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer)
+    : server_(server),
+      client_(std::move(client)),
+      clientTimer_(
+          server.loop(), [this] { onClientTimeout(); }, [this] { onTimerClosed(); }),
+      upstreamTimer_(
+          server.loop(), [this] { onUpstreamTimeout(); }, [this] { onTimerClosed(); }),
+      peer_(peer),
+      requestParser_(requestLimits(server.config().limits)) {
+  server_.registerConnection(this);
+  client_->setHandler(this);
+  requestParser_.setBodyHandler([this](std::string_view bytes) { onRequestBody(bytes); });
+  enterPhase(Phase::AwaitingRequestHead);
+  updateReadState();
+}
+
+Session::~Session() {
+  assert(phase_ == Phase::Closing && openHandles_ == 0);
+  server_.unregisterConnection(this);
+}
+
+void Session::close(const char* /*reason*/) {
+  if (phase_ == Phase::Closing) return;
+  phase_ = Phase::Closing;
+  if (client_) {
+    Socket::dispose(std::move(client_));
+    server_.onClientClosed();
+  }
+  dropUpstream();
+  clientTimer_.close();
+  upstreamTimer_.close();
+}
+
+void Session::onTimerClosed() {
+  if (--openHandles_ > 0) return;
+  // The last handle of this session is closed: nothing refers to it any more.
+  std::unique_ptr<Session> self(this);
+}
+
+void Session::dropUpstream() {
+  if (resolve_ != nullptr) {
+    resolve_->session = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_->req));
+    resolve_ = nullptr;
+  }
+  if (upstream_) Socket::dispose(std::move(upstream_));
+  responseParser_.reset();
+}
+
+void Session::beginDrain() {
+  if (phase_ == Phase::AwaitingRequestHead && requestParser_.betweenMessages() &&
+      client_->buffered() == 0) {
+    close("draining an idle connection");
+  }
+  // Otherwise the response in flight carries Connection: close (server_.draining()).
+}
+
+void Session::forceClose() {
+  close("shutdown drain expired");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases, timers and backpressure
+
+void Session::enterPhase(Phase next) {
+  if (phase_ == Phase::Closing) return;
+  phase_ = next;
+  const conf::Timeouts& global = server_.config().timeouts;
+  switch (next) {
+    case Phase::AwaitingRequestHead:
+      upstreamTimer_.stop();
+      exchange_ = Exchange{};
+      exchange_.timeouts = global;
+      // client_header runs from accept, or from the first byte of a later request; between
+      // keep-alive requests client_idle runs instead.
+      if (exchangesDone_ == 0 || client_->buffered() > 0 || !requestParser_.betweenMessages()) {
+        armClientTimer(ClientTimer::Header);
+      } else {
+        armClientTimer(ClientTimer::Idle);
+      }
+      break;
+    case Phase::ConnectingUpstream:
+      armClientTimer(ClientTimer::None);
+      upstreamTimer_.start(exchange_.timeouts.upstreamConnect);
+      break;
+    case Phase::ForwardingRequestBody:
+      armClientTimer(ClientTimer::Body);
+      upstreamTimer_.start(exchange_.timeouts.upstreamResponse);
+      break;
+    case Phase::AwaitingResponseHead:
+    case Phase::AwaitingUpgradeResponse:
+    case Phase::StreamingResponse:
+      armClientTimer(ClientTimer::None);
+      upstreamTimer_.start(exchange_.timeouts.upstreamResponse);
+      break;
+    case Phase::LingeringClose:
+      upstreamTimer_.stop();
+      armClientTimer(ClientTimer::Linger);
+      break;
+    case Phase::Closing:
+      break;
+  }
+}
+
+void Session::armClientTimer(ClientTimer kind) {
+  clientTimerKind_ = kind;
+  const conf::Timeouts& global = server_.config().timeouts;
+  switch (kind) {
+    case ClientTimer::None:
+      clientTimer_.stop();
+      break;
+    case ClientTimer::Header:
+      clientTimer_.start(global.clientHeader);
+      break;
+    case ClientTimer::Idle:
+      clientTimer_.start(global.clientIdle);
+      break;
+    case ClientTimer::Body:
+      clientTimer_.start(exchange_.timeouts.clientBody);
+      break;
+    case ClientTimer::SendStall:
+      // A client that reads nothing of a response for client_idle is as idle as one that sends
+      // nothing between requests.
+      clientTimer_.start(global.clientIdle);
+      break;
+    case ClientTimer::Linger:
+      clientTimer_.start(kLingerTimeout);
+      break;
+  }
+}
+
+void Session::updateReadState() {
+  if (phase_ == Phase::Closing) return;
+  bool wantClient = false;
+  bool wantUpstream = false;
+  switch (phase_) {
+    case Phase::AwaitingRequestHead:
+    case Phase::LingeringClose:
+      wantClient = true;
+      break;
+    case Phase::ConnectingUpstream:
+      break;
+    case Phase::ForwardingRequestBody:
+      wantClient = flowAllows(*client_, *upstream_);
+      // Also read the upstream: an interim 100 Continue or an early final response may come.
+      wantUpstream = flowAllows(*upstream_, *client_);
+      break;
+    case Phase::AwaitingResponseHead:
+      wantUpstream = flowAllows(*upstream_, *client_);
+      break;
+    case Phase::AwaitingUpgradeResponse:
+      // Held client bytes accumulate up to the read buffer's capacity (64 KiB), then close.
+      wantClient = true;
+      wantUpstream = flowAllows(*upstream_, *client_);
+      break;
+    case Phase::StreamingResponse:
+      wantUpstream = flowAllows(*upstream_, *client_);
+      break;
+    case Phase::Closing:
+      return;
+  }
+  client_->setReading(wantClient);
+  if (upstream_) upstream_->setReading(wantUpstream);
+
+  // A gap timer measures the peer, not our own pauses: while we do not read a side because the
+  // other one is slow, that side's timer waits, and the slow side is timed instead.
+  if (phase_ == Phase::ForwardingRequestBody) {
+    if (!wantClient) {
+      if (clientTimerKind_ == ClientTimer::Body) armClientTimer(ClientTimer::None);
+    } else if (clientTimerKind_ == ClientTimer::None) {
+      armClientTimer(ClientTimer::Body);
+    }
+  }
+  if (phase_ == Phase::StreamingResponse || phase_ == Phase::AwaitingResponseHead ||
+      phase_ == Phase::AwaitingUpgradeResponse) {
+    if (!wantUpstream) {
+      upstreamTimer_.stop();
+      if (clientTimerKind_ != ClientTimer::SendStall) armClientTimer(ClientTimer::SendStall);
+    } else {
+      if (clientTimerKind_ == ClientTimer::SendStall) armClientTimer(ClientTimer::None);
+      if (!upstreamTimer_.active()) upstreamTimer_.start(exchange_.timeouts.upstreamResponse);
+    }
+  }
+}
+
+bool Session::writeClient(std::string bytes) {
+  if (!client_) return false;
+  const int rc = client_->write(std::move(bytes));
+  if (rc < 0) {
+    close("client write failed");
+    return false;
+  }
+  return true;
+}
+
+bool Session::writeUpstream(std::string bytes) {
+  if (!upstream_) return false;
+  const int rc = upstream_->write(std::move(bytes));
+  if (rc < 0) {
+    onUpstreamFailure("write", rc);
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request side
+
+void Session::processClientInput() {
+  while (phase_ == Phase::AwaitingRequestHead || phase_ == Phase::ForwardingRequestBody) {
+    const parser::FeedResult result = requestParser_.feed(client_->data());
+    if (phase_ == Phase::Closing) return;  // the body handler's write failed
+    client_->consume(result.consumed);
+    if (result.status == ParseStatus::NeedMore) break;
+    if (result.status == ParseStatus::HeadComplete) {
+      onRequestHead();
+    } else if (result.status == ParseStatus::MessageComplete) {
+      onRequestComplete();
+    } else {
+      const parser::ParseError& error = requestParser_.error();
+      respondError(error.status, error.reason);
+      return;
+    }
+  }
+  updateReadState();
+}
+
+void Session::onRequestHead() {
+  ++server_.counters().requests;
+  const conf::Config& config = server_.config();
+  exchange_ = Exchange{};
+  exchange_.request = requestParser_.head();
+  exchange_.timeouts = config.timeouts;
+  const parser::RequestHead& request = exchange_.request;
+
+  exchange_.route = policy::selectRoute(config.routes, request.host, request.target);
+  if (exchange_.route == nullptr) {
+    respondError(404, "no route for this host and path");
+    return;
+  }
+  exchange_.timeouts = exchange_.route->timeouts.applyTo(config.timeouts);
+  const conf::UpgradeSettings& upgradeSettings =
+      exchange_.route->upgrade ? *exchange_.route->upgrade : config.upgrade;
+  exchange_.upgrade = policy::classifyUpgradeRequest(request, upgradeSettings);
+  if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Invalid) {
+    respondError(exchange_.upgrade.status != 0 ? exchange_.upgrade.status : 400,
+                 exchange_.upgrade.reason);
+    return;
+  }
+  if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted &&
+      request.framing != Framing::None) {
+    // Honour Upgrade only on bodyless requests (h2o): then the request is complete at the end
+    // of its head, and every later byte is the new protocol's.
+    respondError(400, "an upgrade request must not have a body");
+    return;
+  }
+  exchange_.upstreamRequest =
+      policy::buildUpstreamRequest(request, exchange_.upgrade, peer_, config.forwarded);
+  exchange_.pool = &server_.pool(exchange_.route->upstream);
+  connectUpstream(/*allowReuse=*/true);
+}
+
+void Session::connectUpstream(bool allowReuse) {
+  if (allowReuse) {
+    if (std::unique_ptr<Socket> idle = exchange_.pool->takeIdle()) {
+      upstream_ = std::move(idle);
+      upstream_->setHandler(this);
+      exchange_.reusedUpstream = true;
+      ++server_.counters().upstreamReused;
+      onUpstreamReady();
+      return;
+    }
+  }
+  exchange_.reusedUpstream = false;
+  enterPhase(Phase::ConnectingUpstream);
+  const conf::HostPort& target = exchange_.pool->nextServer();
+  struct sockaddr_storage address;
+  std::memset(&address, 0, sizeof address);
+  if (uv_ip4_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in*>(&address)) ==
+          0 ||
+      uv_ip6_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in6*>(&address)) ==
+          0) {
+    connectTo(reinterpret_cast<const sockaddr*>(&address));
+    return;
+  }
+  // A host name: resolve on the thread pool, never blocking the loop.
+  auto request = std::make_unique<ResolveRequest>();
+  request->session = this;
+  request->port = target.port;
+  request->req.data = request.get();
+  struct addrinfo hints;
+  std::memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  const int rc = uv_getaddrinfo(server_.loop(), &request->req, &Session::onResolved,
+                                target.host.c_str(), nullptr, &hints);
+  if (rc < 0) {
+    onUpstreamFailure("resolve", rc);
+    return;
+  }
+  resolve_ = request.release();
+}
+
+void Session::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result) {
+  std::unique_ptr<ResolveRequest> request(static_cast<ResolveRequest*>(req->data));
+  Session* self = request->session;
+  if (self == nullptr || self->phase_ != Phase::ConnectingUpstream) {
+    uv_freeaddrinfo(result);
+    return;
+  }
+  self->resolve_ = nullptr;
+  if (status < 0 || result == nullptr) {
+    uv_freeaddrinfo(result);
+    self->onUpstreamFailure("resolve", status < 0 ? status : UV_EAI_NONAME);
+    return;
+  }
+  struct sockaddr_storage address;
+  std::memset(&address, 0, sizeof address);
+  std::memcpy(&address, result->ai_addr, result->ai_addrlen);
+  uv_freeaddrinfo(result);
+  if (address.ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(request->port);
+  } else {
+    reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(request->port);
+  }
+  self->connectTo(reinterpret_cast<const sockaddr*>(&address));
+}
+
+void Session::connectTo(const struct sockaddr* address) {
+  upstream_ = std::make_unique<Socket>(server_.loop());
+  upstream_->setHandler(this);
+  const int rc = upstream_->connect(address);
+  if (rc < 0) onUpstreamFailure("connect", rc);
+}
+
+void Session::onSocketConnected(Socket& socket) {
+  if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
+  ++server_.counters().upstreamConnects;
+  onUpstreamReady();
+  if (phase_ == Phase::ForwardingRequestBody) {
+    processClientInput();
+  } else {
+    updateReadState();
+  }
+}
+
+// The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
+void Session::onUpstreamReady() {
+  responseParser_ =
+      std::make_unique<parser::ResponseParser>(responseLimits(server_.config().limits));
+  responseParser_->expectResponseTo(exchange_.request.method);
+  responseParser_->setBodyHandler([this](std::string_view bytes) { onResponseBody(bytes); });
+  if (!writeUpstream(exchange_.upstreamRequest.head)) return;
+  if (!exchange_.requestComplete) {
+    enterPhase(Phase::ForwardingRequestBody);
+    return;
+  }
+  // A retry of a request that was already complete (it had no body bytes).
+  if (exchange_.upstreamRequest.bodyFraming == Framing::Chunked &&
+      !writeUpstream(std::string(kLastChunk)))
+    return;
+  enterPhase(exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted
+                 ? Phase::AwaitingUpgradeResponse
+                 : Phase::AwaitingResponseHead);
+}
+
+void Session::onRequestBody(std::string_view bytes) {
+  // Bodies only flow while forwarding; a body being discarded (e.g. the parser reads on after an
+  // early response) is dropped. Empty pieces would end a chunked body early.
+  if (phase_ != Phase::ForwardingRequestBody || bytes.empty() || exchange_.upstreamBroken) return;
+  exchange_.requestBodyBytesSent += bytes.size();
+  if (exchange_.upstreamRequest.bodyFraming == Framing::Chunked) {
+    writeUpstream(chunk(bytes));
+  } else {
+    writeUpstream(std::string(bytes));
+  }
+}
+
+void Session::onRequestComplete() {
+  if (phase_ != Phase::ForwardingRequestBody) return;
+  // Trailers are dropped: they never merge into the head, and the upstream gets a plain last chunk.
+  if (exchange_.upstreamRequest.bodyFraming == Framing::Chunked && !exchange_.upstreamBroken &&
+      !writeUpstream(std::string(kLastChunk)))
+    return;
+  exchange_.requestComplete = true;
+  enterPhase(exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted
+                 ? Phase::AwaitingUpgradeResponse
+                 : Phase::AwaitingResponseHead);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response side
+
+void Session::processUpstreamInput() {
+  while (upstream_ && responseParser_ &&
+         (phase_ == Phase::ForwardingRequestBody || phase_ == Phase::AwaitingResponseHead ||
+          phase_ == Phase::AwaitingUpgradeResponse || phase_ == Phase::StreamingResponse)) {
+    const parser::FeedResult result = responseParser_->feed(upstream_->data());
+    if (phase_ == Phase::Closing || !upstream_) return;
+    upstream_->consume(result.consumed);
+    if (result.status == ParseStatus::NeedMore) break;
+    if (result.status == ParseStatus::HeadComplete) {
+      onResponseHead();
+    } else if (result.status == ParseStatus::MessageComplete) {
+      if (!onResponseComplete()) return;
+    } else {
+      const parser::ParseError& error = responseParser_->error();
+      std::fprintf(stderr, "hoplite: invalid response from upstream %s: %s\n",
+                   exchange_.pool->name().c_str(), error.reason.c_str());
+      if (!exchange_.responseHeadSent) {
+        respondError(502, "invalid response from upstream");
+      } else {
+        close("invalid response body from upstream");
+      }
+      return;
+    }
+  }
+  updateReadState();
+}
+
+void Session::onResponseHead() {
+  const parser::ResponseHead& head = responseParser_->head();
+  if (head.status == 101) {
+    const policy::UpgradeResponse verdict =
+        policy::classifyUpgradeResponse(exchange_.upgrade, head);
+    if (verdict != policy::UpgradeResponse::Accepted || phase_ != Phase::AwaitingUpgradeResponse) {
+      std::fprintf(stderr, "hoplite: invalid 101 from upstream %s\n",
+                   exchange_.pool->name().c_str());
+      respondError(502, "invalid 101 response from upstream");
+      return;
+    }
+    exchange_.upgradeAccepted = true;  // the tunnel starts at this head's MessageComplete
+    return;
+  }
+  policy::ResponseContext context;
+  context.requestMethod = exchange_.request.method;
+  context.clientVersionMajor = exchange_.request.versionMajor;
+  context.clientVersionMinor = exchange_.request.versionMinor;
+  context.clientKeepAlive = exchange_.request.keepAlive;
+  context.via = server_.config().forwarded.via;
+  if (head.status < 200) {
+    // Interim (100 Continue, 103): relayed unless the client speaks HTTP/1.0 (empty head).
+    const policy::ClientResponse interim = policy::buildClientResponse(head, context);
+    writeClient(interim.head);
+    return;
+  }
+  if (phase_ == Phase::ForwardingRequestBody) {
+    // A final response before the whole request body was read: relay it, stop reading the
+    // request, never reuse either connection (the rest of the body is discarded by the lingering
+    // close, never parsed as a request).
+    exchange_.closeAfter = true;
+    exchange_.upstreamBroken = true;
+  }
+  context.forceClose = exchange_.closeAfter || server_.draining();
+  const policy::ClientResponse response = policy::buildClientResponse(head, context);
+  exchange_.clientFraming = response.bodyFraming;
+  exchange_.closeAfter = exchange_.closeAfter || response.closeAfter ||
+                         response.bodyFraming == Framing::UntilClose || server_.draining();
+  exchange_.upstreamKeepAlive = head.keepAlive;
+  exchange_.responseHeadSent = true;
+  if (!writeClient(response.head)) return;
+  enterPhase(Phase::StreamingResponse);
+}
+
+void Session::onResponseBody(std::string_view bytes) {
+  if (!exchange_.responseHeadSent || bytes.empty()) return;
+  switch (exchange_.clientFraming) {
+    case Framing::Chunked:
+      writeClient(chunk(bytes));
+      break;
+    case Framing::Length:
+    case Framing::UntilClose:
+      writeClient(std::string(bytes));
+      break;
+    case Framing::None:
+      break;
+  }
+}
+
+bool Session::onResponseComplete() {
+  if (!exchange_.responseHeadSent) {
+    if (exchange_.upgradeAccepted) {
+      startTunnel();
+      return false;
+    }
+    return true;  // an interim response ended; the final one follows on the same parser
+  }
+  if (exchange_.clientFraming == Framing::Chunked && !writeClient(std::string(kLastChunk)))
+    return false;
+  upstreamTimer_.stop();
+  // Never pool after an upgrade attempt, a framing problem, an early response, or leftovers.
+  const bool reusable = exchange_.upstreamKeepAlive && exchange_.requestComplete &&
+                        !exchange_.upstreamBroken &&
+                        exchange_.upgrade.kind != policy::UpgradeRequest::Kind::Granted &&
+                        upstream_->buffered() == 0 && !server_.draining();
+  responseParser_.reset();
+  if (reusable) {
+    exchange_.pool->release(std::move(upstream_));
+  } else {
+    Socket::dispose(std::move(upstream_));
+  }
+  if (exchange_.closeAfter || server_.draining()) {
+    finishAndClose();
+    return false;
+  }
+  ++exchangesDone_;
+  // Bytes held behind a refused upgrade, or pipelined, are parsed now as the next request.
+  enterPhase(Phase::AwaitingRequestHead);
+  processClientInput();
+  return false;
+}
+
+void Session::startTunnel() {
+  policy::ResponseContext context;
+  context.requestMethod = exchange_.request.method;
+  context.clientVersionMajor = exchange_.request.versionMajor;
+  context.clientVersionMinor = exchange_.request.versionMinor;
+  context.clientKeepAlive = true;
+  context.upgradeAccepted = true;
+  context.via = server_.config().forwarded.via;
+  const policy::ClientResponse response =
+      policy::buildClientResponse(responseParser_->head(), context);
+  if (!writeClient(response.head)) return;
+  responseParser_.reset();
+  Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle);
+  // The client slot moved to the tunnel with the socket: close() sees no client_ to release.
+  close("upgraded to a tunnel");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures
+
+bool Session::canRetry() const {
+  // Only a reused connection that failed before any response byte, and only when the request can
+  // be replayed from what we still have: its head, and no body byte sent yet.
+  const bool replayable =
+      exchange_.requestBodyBytesSent == 0 &&
+      !(exchange_.requestComplete && exchange_.upstreamRequest.bodyFraming != Framing::None &&
+        exchange_.upstreamRequest.bodyFraming != Framing::Length);
+  return exchange_.reusedUpstream && !exchange_.retried && !exchange_.responseStarted &&
+         replayable &&
+         (phase_ == Phase::ForwardingRequestBody || phase_ == Phase::AwaitingResponseHead ||
+          phase_ == Phase::AwaitingUpgradeResponse);
+}
+
+void Session::retryOnFreshConnection() {
+  ++server_.counters().upstreamRetries;
+  exchange_.retried = true;
+  dropUpstream();
+  connectUpstream(/*allowReuse=*/false);
+}
+
+void Session::onUpstreamFailure(const char* what, int status) {
+  if (phase_ == Phase::Closing || phase_ == Phase::LingeringClose) return;
+  if (canRetry()) {
+    retryOnFreshConnection();
+    return;
+  }
+  if (phase_ == Phase::ConnectingUpstream || !exchange_.responseHeadSent) {
+    std::fprintf(stderr, "hoplite: upstream %s: %s failed: %s\n",
+                 exchange_.pool ? exchange_.pool->name().c_str() : "?", what, uv_strerror(status));
+    respondError(502, "upstream unreachable or failed");
+    return;
+  }
+  close("upstream failed after the response head");
+}
+
+void Session::respondError(uint16_t status, const std::string& detail) {
+  if (phase_ == Phase::Closing) return;
+  dropUpstream();
+  if (exchange_.responseHeadSent || phase_ == Phase::LingeringClose) {
+    close("error after the response head was sent");
+    return;
+  }
+  if (status >= 500) {
+    ++server_.counters().errors5xx;
+  } else {
+    ++server_.counters().rejected4xx;
+  }
+  exchange_.responseHeadSent = true;
+  if (!writeClient(policy::buildErrorResponse(status, detail))) return;
+  finishAndClose();
+}
+
+void Session::finishAndClose() {
+  if (phase_ == Phase::Closing) return;
+  dropUpstream();
+  enterPhase(Phase::LingeringClose);
+  if (client_->shutdown() < 0) {
+    close("shutdown failed");
+    return;
+  }
+  updateReadState();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket events
+
+void Session::onSocketRead(Socket& socket) {
+  if (phase_ == Phase::Closing) return;
+  if (&socket == client_.get()) {
+    switch (phase_) {
+      case Phase::AwaitingRequestHead:
+        if (clientTimerKind_ == ClientTimer::Idle) armClientTimer(ClientTimer::Header);
+        processClientInput();
+        return;
+      case Phase::ForwardingRequestBody:
+        armClientTimer(ClientTimer::Body);
+        processClientInput();
+        return;
+      case Phase::LingeringClose:
+        client_->consume(client_->buffered());
+        return;
+      default:
+        // Held (upgrade) or pipelined bytes wait in the buffer, unparsed.
+        updateReadState();
+        return;
+    }
+  }
+  if (&socket == upstream_.get()) {
+    exchange_.responseStarted = true;
+    if (phase_ != Phase::ConnectingUpstream)
+      upstreamTimer_.start(exchange_.timeouts.upstreamResponse);
+    processUpstreamInput();
+  }
+}
+
+void Session::onSocketBufferFull(Socket& socket) {
+  if (phase_ == Phase::Closing) return;
+  if (&socket == client_.get() && phase_ == Phase::AwaitingUpgradeResponse) {
+    close("more than 64 KiB held behind an upgrade request");
+    return;
+  }
+  updateReadState();
+}
+
+void Session::onSocketEof(Socket& socket) {
+  if (phase_ == Phase::Closing) return;
+  if (&socket == client_.get()) {
+    // Between requests this is a clean end; inside a request or while it is being answered it
+    // aborts the exchange (and the upstream request with it).
+    close("client closed");
+    return;
+  }
+  if (&socket != upstream_.get()) return;
+  exchange_.upstreamBroken = true;
+  if (!exchange_.responseStarted && canRetry()) {
+    retryOnFreshConnection();
+    return;
+  }
+  if (responseParser_ && exchange_.responseHeadSent) {
+    // A close-delimited body ends here; any other body is truncated.
+    const parser::FeedResult result = responseParser_->finish();
+    if (result.status == ParseStatus::MessageComplete) {
+      onResponseComplete();
+      return;
+    }
+    close("upstream closed inside the response body");
+    return;
+  }
+  onUpstreamFailure("read", UV_EOF);
+}
+
+void Session::onSocketError(Socket& socket, int status, const char* what) {
+  if (phase_ == Phase::Closing) return;
+  if (&socket == client_.get()) {
+    close("client connection failed");
+    return;
+  }
+  if (&socket != upstream_.get()) return;
+  exchange_.upstreamBroken = true;
+  if (std::strcmp(what, "write") == 0 && exchange_.responseStarted) {
+    // The upstream stopped reading the request but is answering: let the response finish.
+    return;
+  }
+  onUpstreamFailure(what, status);
+}
+
+void Session::onSocketWritten(Socket& socket) {
+  if (phase_ == Phase::Closing) return;
+  if (&socket == upstream_.get() && phase_ == Phase::ForwardingRequestBody) {
+    upstreamTimer_.start(exchange_.timeouts.upstreamResponse);  // the upstream makes progress
+  }
+  if (&socket == client_.get() && clientTimerKind_ == ClientTimer::SendStall) {
+    armClientTimer(ClientTimer::SendStall);  // the client makes progress
+  }
+  updateReadState();
+}
+
+void Session::onSocketShutdown(Socket& /*socket*/) {}
+
+void Session::onClientTimeout() {
+  if (phase_ == Phase::Closing) return;
+  Counters& counters = server_.counters();
+  switch (clientTimerKind_) {
+    case ClientTimer::Header:
+      ++counters.timeoutClientHeader;
+      if (requestParser_.betweenMessages() && client_->buffered() == 0 && exchangesDone_ > 0) {
+        close("client_header expired");
+      } else {
+        respondError(408, "request header timeout");
+      }
+      return;
+    case ClientTimer::Idle:
+      ++counters.timeoutClientIdle;
+      close("client_idle expired");
+      return;
+    case ClientTimer::Body:
+      ++counters.timeoutClientBody;
+      respondError(408, "request body timeout");
+      return;
+    case ClientTimer::SendStall:
+      ++counters.timeoutClientIdle;
+      close("client stopped reading");
+      return;
+    case ClientTimer::Linger:
+      close("linger expired");
+      return;
+    case ClientTimer::None:
+      return;
+  }
+}
+
+void Session::onUpstreamTimeout() {
+  if (phase_ == Phase::Closing || phase_ == Phase::LingeringClose) return;
+  Counters& counters = server_.counters();
+  if (phase_ == Phase::ConnectingUpstream) {
+    ++counters.timeoutUpstreamConnect;
+    respondError(504, "upstream connect timeout");
+    return;
+  }
+  ++counters.timeoutUpstreamResponse;
+  respondError(504, "upstream response timeout");
+}
+
+}  // namespace hoplite::proxy

@@ -1,0 +1,160 @@
+// One client connection in HTTP mode: reads requests through parser::RequestParser, forwards
+// them upstream as policy/ re-serialised them, relays responses, and hands the connection to a
+// Tunnel after an accepted 101.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "conf/config.h"
+#include "parser/http_message.h"
+#include "parser/message_parser.h"
+#include "policy/forwarded.h"
+#include "policy/request_rewrite.h"
+#include "policy/upgrade.h"
+#include "proxy/client_connection.h"
+#include "proxy/socket.h"
+#include "proxy/timer.h"
+
+namespace hoplite::proxy {
+
+class Server;
+class UpstreamPool;
+
+// Ownership: a Session owns the client socket, the current upstream socket and its two timers.
+// close() is its only way to end; it frees itself in the close callback of its last timer (the
+// sockets free themselves in theirs, see Socket::dispose). Requests on one connection are served
+// one at a time: bytes of a pipelined request wait unparsed in the client read buffer, and the
+// client is not read, until the response before them is complete.
+class Session final : public ClientConnection, private SocketHandler {
+ public:
+  // Takes over an accepted client socket; the session lives until it closes itself.
+  static void start(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer);
+
+  void beginDrain() override;
+  void forceClose() override;
+
+ private:
+  // Named after what the session waits for. Every change goes through enterPhase().
+  enum class Phase {
+    AwaitingRequestHead,      // reading the client (idle between requests, or inside a head)
+    ConnectingUpstream,       // resolving and connecting; the client is not read
+    ForwardingRequestBody,    // head sent upstream; copying the request body (if any)
+    AwaitingResponseHead,     // request sent; waiting for the (interim or final) response head
+    AwaitingUpgradeResponse,  // an upgrade request was sent; client bytes are held, unparsed
+    StreamingResponse,        // final response head sent to the client; copying its body
+    LingeringClose,           // last bytes flushed, FIN sent; discarding client input briefly
+    Closing,                  // close() ran; waiting for the close callbacks
+  };
+  // What the client timer currently measures, so that its expiry knows what it means.
+  enum class ClientTimer { None, Header, Idle, Body, SendStall, Linger };
+
+  // Everything about the request/response exchange in flight; reset for each request.
+  struct Exchange {
+    parser::RequestHead request;
+    const conf::Route* route = nullptr;
+    conf::Timeouts timeouts;
+    policy::UpgradeRequest upgrade;
+    policy::UpstreamRequest upstreamRequest;
+    UpstreamPool* pool = nullptr;
+    uint64_t requestBodyBytesSent = 0;
+    bool requestComplete = false;    // the whole request went into the upstream write queue
+    bool reusedUpstream = false;     // the upstream connection came from the idle pool
+    bool retried = false;            // the one retry on a fresh connection was used
+    bool responseStarted = false;    // at least one response byte arrived
+    bool responseHeadSent = false;   // a final response head went to the client
+    bool upgradeAccepted = false;    // a 101 head was accepted; the tunnel starts at its end
+    bool upstreamKeepAlive = false;  // the final response allows reusing the connection
+    bool upstreamBroken = false;     // never pool: write failed, EOF seen
+    bool closeAfter = false;         // close the client connection after this response
+    parser::Framing clientFraming = parser::Framing::None;
+  };
+
+  friend struct std::default_delete<Session>;  // adopted in the last close callback
+
+  Session(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer);
+  ~Session();
+
+  // Idempotent; the only way a session ends. `reason` is for debugging only.
+  void close(const char* reason);
+  void enterPhase(Phase next);
+  void armClientTimer(ClientTimer kind);
+  // Starts or stops reading each socket for the current phase and the write queues' levels
+  // (backpressure), and pauses the gap timers of a side we chose not to read.
+  void updateReadState();
+
+  // Request side.
+  void processClientInput();
+  void onRequestHead();
+  void onRequestBody(std::string_view bytes);
+  void onRequestComplete();
+  void connectUpstream(bool allowReuse);
+  void connectTo(const struct sockaddr* address);
+  static void onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result);
+  void onUpstreamReady();
+
+  // Response side.
+  void processUpstreamInput();
+  void onResponseHead();
+  void onResponseBody(std::string_view bytes);
+  // Returns true when the parser goes on with another message (an interim response ended).
+  bool onResponseComplete();
+  // Preconditions (HAProxy h1_set_tunnel_mode):
+  //  1. the request was a Granted upgrade and is complete (requests with a body are never
+  //     granted, so the whole request was forwarded and client bytes since are held unparsed);
+  //  2. classifyUpgradeResponse returned Accepted for the 101 head, and the response parser
+  //     reported that head's MessageComplete, leaving the bytes after it in the upstream buffer.
+  // Writes the 101 head to the client and moves both sockets into a Tunnel, which sends the held
+  // client bytes up and the upstream's leftover bytes down before copying raw. Then this session
+  // closes (its timers; the sockets are no longer its own). HTTP mode never resumes.
+  void startTunnel();
+
+  // Failure handling.
+  bool canRetry() const;
+  void retryOnFreshConnection();
+  void onUpstreamFailure(const char* what, int status);
+  // Answers with a generated response (status + Connection: close) if no response head was sent
+  // yet, then closes gracefully; after a head was sent, just closes.
+  void respondError(uint16_t status, const std::string& detail);
+  // Flushes what was written, sends FIN, and discards client input until EOF or a short linger
+  // timeout, so that the client reads our last response instead of a reset.
+  void finishAndClose();
+  void dropUpstream();
+
+  bool writeClient(std::string bytes);
+  bool writeUpstream(std::string bytes);
+  void onClientTimeout();
+  void onUpstreamTimeout();
+  void onTimerClosed();
+
+  // SocketHandler
+  void onSocketRead(Socket& socket) override;
+  void onSocketBufferFull(Socket& socket) override;
+  void onSocketEof(Socket& socket) override;
+  void onSocketError(Socket& socket, int status, const char* what) override;
+  void onSocketWritten(Socket& socket) override;
+  void onSocketConnected(Socket& socket) override;
+  void onSocketShutdown(Socket& socket) override;
+
+  struct ResolveRequest;
+
+  Server& server_;
+  std::unique_ptr<Socket> client_;
+  std::unique_ptr<Socket> upstream_;
+  ResolveRequest* resolve_ = nullptr;  // owned by libuv until its callback
+  Timer clientTimer_;
+  Timer upstreamTimer_;
+  int openHandles_ = 2;  // the two timers
+  Phase phase_ = Phase::AwaitingRequestHead;
+  ClientTimer clientTimerKind_ = ClientTimer::None;
+  policy::PeerInfo peer_;
+  parser::RequestParser requestParser_;
+  std::unique_ptr<parser::ResponseParser> responseParser_;
+  Exchange exchange_;
+  uint64_t exchangesDone_ = 0;
+};
+
+}  // namespace hoplite::proxy

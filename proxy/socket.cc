@@ -1,0 +1,201 @@
+#include "proxy/socket.h"
+
+#include <cassert>
+#include <cstring>
+
+namespace hoplite::proxy {
+
+namespace {
+
+// A write request travels with the bytes it writes; the callback frees both.
+struct WriteRequest {
+  uv_write_t req;
+  std::string bytes;
+  Socket* socket;
+};
+
+}  // namespace
+
+Socket::Socket(uv_loop_t* loop) {
+  uv_tcp_init(loop, &tcp_);
+  tcp_.data = this;
+  connectReq_.data = this;
+  shutdownReq_.data = this;
+}
+
+Socket::~Socket() {
+  assert(state_ == State::Closed);
+}
+
+void Socket::dispose(std::unique_ptr<Socket> socket) {
+  if (!socket) return;
+  Socket* self = socket.release();  // adopted again in onClosed
+  assert(self->state_ == State::Open);
+  self->handler_ = nullptr;
+  self->state_ = State::Closing;
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->tcp_), &Socket::onClosed);
+}
+
+void Socket::onClosed(uv_handle_t* handle) {
+  std::unique_ptr<Socket> self(static_cast<Socket*>(handle->data));
+  self->state_ = State::Closed;
+}
+
+int Socket::connect(const struct sockaddr* address) {
+  return uv_tcp_connect(&connectReq_, &tcp_, address, &Socket::onConnect);
+}
+
+void Socket::onConnect(uv_connect_t* req, int status) {
+  Socket* self = static_cast<Socket*>(req->data);
+  if (self->handler_ == nullptr) return;  // disposed: status is UV_ECANCELED
+  if (status < 0) {
+    self->handler_->onSocketError(*self, status, "connect");
+  } else {
+    uv_tcp_nodelay(&self->tcp_, 1);
+    self->handler_->onSocketConnected(*self);
+  }
+}
+
+void Socket::setReading(bool wanted) {
+  if (state_ != State::Open || wanted == reading_) return;
+  if (wanted) {
+    if (uv_read_start(stream(), &Socket::onAlloc, &Socket::onRead) == 0) reading_ = true;
+  } else {
+    uv_read_stop(stream());
+    reading_ = false;
+  }
+}
+
+void Socket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
+  Socket* self = static_cast<Socket*>(handle->data);
+  if (!self->buffer_) {
+    self->buffer_ = std::make_unique<char[]>(kReadBufferBytes);
+    self->begin_ = self->end_ = 0;
+  }
+  if (self->begin_ > 0) {
+    // Keep the unconsumed bytes at the front so the free tail is as large as it can be.
+    std::memmove(self->buffer_.get(), self->buffer_.get() + self->begin_, self->buffered());
+    self->end_ -= self->begin_;
+    self->begin_ = 0;
+  }
+  if (self->end_ == kReadBufferBytes) {
+    *buf = uv_buf_init(nullptr, 0);  // libuv reports UV_ENOBUFS to onRead
+    return;
+  }
+  *buf = uv_buf_init(self->buffer_.get() + self->end_,
+                     static_cast<unsigned int>(kReadBufferBytes - self->end_));
+}
+
+void Socket::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/) {
+  Socket* self = static_cast<Socket*>(stream->data);
+  if (self->state_ != State::Open || self->handler_ == nullptr) return;
+  if (nread == 0) return;  // EAGAIN
+  if (nread > 0) {
+    self->end_ += static_cast<size_t>(nread);
+    self->handler_->onSocketRead(*self);
+    return;
+  }
+  // Every other outcome ends reading; the handler decides what happens to the socket.
+  self->setReading(false);
+  if (nread == UV_ENOBUFS) {
+    self->handler_->onSocketBufferFull(*self);
+  } else if (nread == UV_EOF) {
+    self->handler_->onSocketEof(*self);
+  } else {
+    self->handler_->onSocketError(*self, static_cast<int>(nread), "read");
+  }
+}
+
+int Socket::write(std::string bytes) {
+  if (state_ != State::Open) return UV_EBADF;
+  if (bytes.empty()) return 0;
+  auto request = std::make_unique<WriteRequest>();
+  request->bytes = std::move(bytes);
+  request->socket = this;
+  request->req.data = request.get();
+  uv_buf_t buf =
+      uv_buf_init(request->bytes.data(), static_cast<unsigned int>(request->bytes.size()));
+  const int rc = uv_write(&request->req, stream(), &buf, 1, &Socket::onWriteDone);
+  if (rc < 0) return rc;
+  pendingWriteBytes_ += request->bytes.size();
+  request.release();  // owned by libuv until onWriteDone
+  return 0;
+}
+
+void Socket::onWriteDone(uv_write_t* req, int status) {
+  std::unique_ptr<WriteRequest> request(static_cast<WriteRequest*>(req->data));
+  Socket* self = request->socket;
+  self->pendingWriteBytes_ -= request->bytes.size();
+  request.reset();
+  // Write callbacks run before the close callback, so `self` is alive; a disposed socket has no
+  // handler (and a write completed before uv_close reports 0, not UV_ECANCELED: libuv#522).
+  if (self->handler_ == nullptr) return;
+  if (status < 0) {
+    self->handler_->onSocketError(*self, status, "write");
+  } else {
+    self->handler_->onSocketWritten(*self);
+  }
+}
+
+int Socket::shutdown() {
+  if (state_ != State::Open) return UV_EBADF;
+  if (shutdownStarted_) return 0;
+  const int rc = uv_shutdown(&shutdownReq_, stream(), &Socket::onShutdown);
+  if (rc == 0) shutdownStarted_ = true;
+  return rc;
+}
+
+void Socket::onShutdown(uv_shutdown_t* req, int status) {
+  Socket* self = static_cast<Socket*>(req->data);
+  if (self->handler_ == nullptr) return;
+  if (status < 0) {
+    self->handler_->onSocketError(*self, status, "shutdown");
+  } else {
+    self->handler_->onSocketShutdown(*self);
+  }
+}
+
+std::string_view Socket::data() const {
+  if (!buffer_) return {};
+  return std::string_view(buffer_.get() + begin_, end_ - begin_);
+}
+
+void Socket::consume(size_t count) {
+  assert(count <= buffered());
+  begin_ += count;
+  if (begin_ == end_) {
+    // Empty: give the memory back until the next read needs it.
+    buffer_.reset();
+    begin_ = end_ = 0;
+  }
+}
+
+std::string Socket::takeAll() {
+  std::string bytes(data());
+  consume(bytes.size());
+  return bytes;
+}
+
+bool flowAllows(const Socket& source, const Socket& destination) {
+  const size_t pending = destination.pendingWriteBytes();
+  if (pending >= kHighWatermark) return false;
+  if (pending < kHighWatermark / 2) return true;
+  return source.reading();
+}
+
+std::string addressText(const struct sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const struct sockaddr_in6*>(&address);
+    uv_ip6_name(v6, host, sizeof host);
+    // Built with append: GCC 12 reports a false -Wrestrict for "[" + std::string(...).
+    std::string out("[");
+    out.append(host).append("]:").append(std::to_string(ntohs(v6->sin6_port)));
+    return out;
+  }
+  const auto* v4 = reinterpret_cast<const struct sockaddr_in*>(&address);
+  uv_ip4_name(v4, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
+}
+
+}  // namespace hoplite::proxy

@@ -1,0 +1,73 @@
+// A raw bidirectional byte copy between a client and an upstream after an accepted 101.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+
+#include "conf/config.h"
+#include "proxy/client_connection.h"
+#include "proxy/socket.h"
+#include "proxy/timer.h"
+
+namespace hoplite::proxy {
+
+class Server;
+
+// Owns both sockets (moved in from the Session) and the tunnel_idle timer. Bytes are copied as
+// they come, with backpressure per direction (a side is read only while the other side's write
+// queue is below the watermark). EOF from one side shuts down writing to the other once its
+// queue drains (half-close); the tunnel ends when both directions are done, on any error, or
+// after tunnel_idle without a byte in either direction. No HTTP timer applies here.
+class Tunnel final : public ClientConnection, private SocketHandler {
+ public:
+  // Takes both sockets. Bytes already in the client's read buffer (held behind the upgrade
+  // request) go up first, bytes already in the upstream's (after the 101 head) go down; writes
+  // already queued on either socket (the 101 head) stay ahead of them.
+  static void start(Server& server, std::unique_ptr<Socket> client,
+                    std::unique_ptr<Socket> upstream, const conf::Duration& idleTimeout);
+
+  void beginDrain() override {}  // a tunnel is in flight until it ends or the drain expires
+  void forceClose() override { close("shutdown drain expired"); }
+
+ private:
+  enum class Phase { Relaying, Closing };
+  struct Direction {
+    bool eof = false;           // the source sent FIN
+    bool shutdownDone = false;  // FIN was passed on to the destination
+  };
+
+  friend struct std::default_delete<Tunnel>;  // adopted in the last close callback
+
+  Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
+         const conf::Duration& idleTimeout);
+  ~Tunnel();
+
+  void close(const char* reason);
+  void relay(Socket& from, Socket& to);
+  void updateReadState();
+  Socket& peerOf(Socket& socket) { return &socket == client_.get() ? *upstream_ : *client_; }
+  Direction& directionFrom(Socket& socket) { return &socket == client_.get() ? up_ : down_; }
+  void onIdleTimer();
+  void onTimerClosed();
+
+  void onSocketRead(Socket& socket) override;
+  void onSocketBufferFull(Socket& socket) override;
+  void onSocketEof(Socket& socket) override;
+  void onSocketError(Socket& socket, int status, const char* what) override;
+  void onSocketWritten(Socket& socket) override;
+  void onSocketConnected(Socket&) override {}
+  void onSocketShutdown(Socket& socket) override;
+
+  Server& server_;
+  std::unique_ptr<Socket> client_;
+  std::unique_ptr<Socket> upstream_;
+  Timer idleTimer_;
+  conf::Duration idleTimeout_;
+  uint64_t lastActivity_ = 0;  // uv_now() of the last byte read in either direction
+  Direction up_;               // client -> upstream
+  Direction down_;             // upstream -> client
+  Phase phase_ = Phase::Relaying;
+};
+
+}  // namespace hoplite::proxy
