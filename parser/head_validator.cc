@@ -1,0 +1,204 @@
+#include "parser/head_validator.h"
+
+#include <utility>
+
+namespace hoplite::parser {
+
+namespace {
+
+bool isDigit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+
+// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT.
+bool isVersionShape(std::string_view v) {
+  return v.size() == 8 && v.substr(0, 5) == "HTTP/" && isDigit(static_cast<unsigned char>(v[5])) &&
+         v[6] == '.' && isDigit(static_cast<unsigned char>(v[7]));
+}
+
+bool isSupportedVersion(std::string_view v) {
+  return v == "HTTP/1.1" || v == "HTTP/1.0";
+}
+
+// Request targets travel without escaping problems only when they are visible ASCII; a fragment
+// is never sent (RFC 9112 §3.2) and is a classic source of cache/routing confusion.
+bool isTargetChar(unsigned char c) {
+  return c > 0x20 && c < 0x7f && c != '#';
+}
+
+}  // namespace
+
+bool isTokenChar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c)) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool isToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!isTokenChar(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool isFieldValueChar(unsigned char c) {
+  return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+HeadValidator::HeadValidator(Kind kind, uint64_t maxHeadBytes, uint64_t maxFieldCount)
+    : kind_(kind), maxHeadBytes_(maxHeadBytes), maxFieldCount_(maxFieldCount) {}
+
+void HeadValidator::reset() {
+  raw_.clear();
+  lineStart_ = 0;
+  prevCr_ = false;
+  startLineSeen_ = false;
+  fieldCount_ = 0;
+  error_ = {};
+}
+
+bool HeadValidator::fail(uint16_t status, std::string reason) {
+  // For a response the proxy answers its client 502 whatever went wrong upstream.
+  error_.status = kind_ == Kind::Request ? status : 502;
+  error_.reason = std::move(reason);
+  return false;
+}
+
+HeadValidator::Step HeadValidator::consume(std::string_view data) {
+  // Byte at a time: the head is bounded by maxHeadBytes_, and this keeps every decision at a
+  // fixed position in the stream, so any split of the input gives the same verdict.
+  for (size_t i = 0; i < data.size(); ++i) {
+    const char c = data[i];
+    if (raw_.size() >= maxHeadBytes_) {
+      fail(431, "header section too large");
+      return {Status::Error, i};
+    }
+    raw_.push_back(c);
+    if (prevCr_) {
+      prevCr_ = false;
+      if (c != '\n') {
+        fail(400, "bare CR in header section");
+        return {Status::Error, i};
+      }
+      const size_t lineEnd = raw_.size() - 2;
+      std::string_view line(raw_.data() + lineStart_, lineEnd - lineStart_);
+      if (line.empty()) {
+        if (!startLineSeen_) {
+          // RFC 9112 §2.2: empty lines before the start line are ignored, not kept.
+          raw_.clear();
+          lineStart_ = 0;
+          continue;
+        }
+        return {Status::Complete, i + 1};
+      }
+      if (!onLine(line)) return {Status::Error, i};
+      lineStart_ = raw_.size();
+    } else if (c == '\r') {
+      prevCr_ = true;
+    } else if (c == '\n') {
+      fail(400, "bare LF in header section");
+      return {Status::Error, i};
+    }
+  }
+  return {Status::NeedMore, data.size()};
+}
+
+bool HeadValidator::onLine(std::string_view line) {
+  if (!startLineSeen_) {
+    startLineSeen_ = true;
+    return kind_ == Kind::Request ? checkRequestLine(line) : checkStatusLine(line);
+  }
+  return checkFieldLine(line);
+}
+
+// RFC 9112 §3: request-line = method SP request-target SP HTTP-version, single spaces only.
+bool HeadValidator::checkRequestLine(std::string_view line) {
+  const size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return fail(400, "malformed request line");
+  const std::string_view method = line.substr(0, sp1);
+  if (!isToken(method)) return fail(400, "invalid method");
+  const std::string_view rest = line.substr(sp1 + 1);
+  const size_t sp2 = rest.find(' ');
+  if (sp2 == std::string_view::npos) {
+    // "GET /path" with no version is HTTP/0.9, which has no headers and no status line to answer.
+    return fail(400, "HTTP/0.9 request line");
+  }
+  const std::string_view target = rest.substr(0, sp2);
+  const std::string_view version = rest.substr(sp2 + 1);
+  if (target.empty() || version.find(' ') != std::string_view::npos) {
+    return fail(400, "malformed request line");
+  }
+  if (!isSupportedVersion(version)) {
+    if (isVersionShape(version) && version != "HTTP/0.9") {
+      return fail(505, "HTTP version not supported");
+    }
+    return fail(400, "invalid HTTP version");
+  }
+  for (char c : target) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '#') return fail(400, "fragment in request target");
+    if (!isTargetChar(u)) return fail(400, "invalid character in request target");
+  }
+  return true;
+}
+
+// RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]. The SP before an
+// empty reason is commonly omitted by servers, so it is optional here.
+bool HeadValidator::checkStatusLine(std::string_view line) {
+  if (line.size() < 12 || line[8] != ' ') return fail(502, "malformed status line");
+  if (!isSupportedVersion(line.substr(0, 8))) return fail(502, "unsupported HTTP version");
+  for (size_t i = 9; i < 12; ++i) {
+    if (!isDigit(static_cast<unsigned char>(line[i]))) return fail(502, "malformed status code");
+  }
+  if (line[9] == '0') return fail(502, "malformed status code");
+  if (line.size() > 12) {
+    if (line[12] != ' ') return fail(502, "malformed status line");
+    for (char c : line.substr(13)) {
+      if (!isFieldValueChar(static_cast<unsigned char>(c))) {
+        return fail(502, "invalid character in reason phrase");
+      }
+    }
+  }
+  return true;
+}
+
+// RFC 9112 §5: field-line = field-name ":" OWS field-value OWS; §5.2 obs-fold is refused with
+// 400 rather than replaced, so nothing folded is ever forwarded.
+bool HeadValidator::checkFieldLine(std::string_view line) {
+  if (line[0] == ' ' || line[0] == '\t') return fail(400, "obsolete line folding");
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return fail(400, "header line without colon");
+  if (colon == 0) return fail(400, "empty header name");
+  const std::string_view name = line.substr(0, colon);
+  const char last = name.back();
+  if (last == ' ' || last == '\t') return fail(400, "whitespace before colon");
+  if (!isToken(name)) return fail(400, "invalid header name");
+  for (char c : line.substr(colon + 1)) {
+    if (!isFieldValueChar(static_cast<unsigned char>(c))) {
+      return fail(400, "invalid character in header value");
+    }
+  }
+  if (++fieldCount_ > maxFieldCount_) return fail(431, "too many header fields");
+  return true;
+}
+
+}  // namespace hoplite::parser
