@@ -1,0 +1,195 @@
+// The canonical response head sent to the client, its framing and keep-alive decisions, and the
+// responses hoplite generates itself.
+#include "policy/response_rewrite.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "test/policy/policy_test_util.h"
+
+namespace hoplite::policy {
+namespace {
+
+const char* framingName(parser::Framing framing) {
+  switch (framing) {
+    case parser::Framing::None:
+      return "none";
+    case parser::Framing::Length:
+      return "length";
+    case parser::Framing::Chunked:
+      return "chunked";
+    case parser::Framing::UntilClose:
+      return "close";
+  }
+  return "?";
+}
+
+// "GET 1.1 ka" plus any of "force", "upgraded", "via"; "close" instead of "ka" for a client that
+// did not allow keep-alive.
+ResponseContext contextFrom(const std::string& words) {
+  ResponseContext context;
+  context.requestMethod = std::string_view(words).substr(0, words.find(' '));
+  context.clientVersionMinor = words.find(" 1.0 ") != std::string::npos ? 0 : 1;
+  context.clientKeepAlive = words.find(" close") == std::string::npos;
+  context.forceClose = words.find("force") != std::string::npos;
+  context.upgradeAccepted = words.find("upgraded") != std::string::npos;
+  context.via = words.find("via") != std::string::npos;
+  return context;
+}
+
+TEST_CASE("policy: the client response head is canonical and framed for that client",
+          "[policy][response_rewrite]") {
+  // context, status, reason, upstream body, upstream fields, expected head, framing, closeAfter
+  auto [context, status, reason, body, headers, expected, framing,
+        closeAfter] = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                     std::string, std::string, bool>({
+      // Content-Length is kept, written after the other fields.
+      {"GET 1.1 ka", 200, "OK", "len:5", "Content-Length: 5\nContent-Type: text/plain",
+       "HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\n", "length", false},
+      // Chunked stays chunked for an HTTP/1.1 client...
+      {"GET 1.1 ka", 200, "OK", "chunked", "Transfer-Encoding: chunked\nContent-Type: a",
+       "HTTP/1.1 200 OK\nContent-Type: a\nTransfer-Encoding: chunked\n\n", "chunked", false},
+      // ...and a close-delimited body is re-chunked, so the client connection survives.
+      {"GET 1.1 ka", 200, "OK", "close", "Content-Type: a",
+       "HTTP/1.1 200 OK\nContent-Type: a\nTransfer-Encoding: chunked\n\n", "chunked", false},
+      // An HTTP/1.0 client cannot read chunked: close-delimited, then close.
+      {"GET 1.0 ka", 200, "OK", "chunked", "Transfer-Encoding: chunked\nContent-Type: a",
+       "HTTP/1.1 200 OK\nContent-Type: a\nConnection: close\n\n", "close", true},
+      {"GET 1.0 ka", 200, "OK", "close", "", "HTTP/1.1 200 OK\nConnection: close\n\n", "close",
+       true},
+      // A keep-alive HTTP/1.0 client is told the connection persists (RFC 9112 §9.3).
+      {"GET 1.0 ka", 200, "OK", "len:5", "Content-Length: 5",
+       "HTTP/1.1 200 OK\nContent-Length: 5\nConnection: keep-alive\n\n", "length", false},
+      {"GET 1.0 close", 200, "OK", "len:5", "Content-Length: 5",
+       "HTTP/1.1 200 OK\nContent-Length: 5\nConnection: close\n\n", "length", true},
+      // A client that said Connection: close, or a proxy that is draining, gets close.
+      {"GET 1.1 close", 200, "OK", "len:0", "Content-Length: 0",
+       "HTTP/1.1 200 OK\nContent-Length: 0\nConnection: close\n\n", "length", true},
+      {"GET 1.1 ka force", 200, "OK", "chunked", "Transfer-Encoding: chunked",
+       "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nConnection: close\n\n", "chunked", true},
+      // The upstream's hop-by-hop fields never reach the client; its close is not ours.
+      {"GET 1.1 ka", 200, "OK", "len:2",
+       "Connection: close, X-Internal\nX-Internal: 1\nKeep-Alive: timeout=5\n"
+       "Content-Length: 2\nX-Public: 2",
+       "HTTP/1.1 200 OK\nX-Public: 2\nContent-Length: 2\n\n", "length", false},
+      // A HEAD response keeps the representation's Content-Length but has no body.
+      {"HEAD 1.1 ka", 200, "OK", "none", "Content-Length: 1234\nETag: \"x\"",
+       "HTTP/1.1 200 OK\nETag: \"x\"\nContent-Length: 1234\n\n", "none", false},
+      {"HEAD 1.1 ka", 200, "OK", "none", "Transfer-Encoding: chunked", "HTTP/1.1 200 OK\n\n",
+       "none", false},
+      // 204 never carries Content-Length (RFC 9110 §8.6); 304 keeps it.
+      {"GET 1.1 ka", 204, "No Content", "none", "Content-Length: 0\nX-A: 1",
+       "HTTP/1.1 204 No Content\nX-A: 1\n\n", "none", false},
+      {"GET 1.1 ka", 304, "Not Modified", "none", "ETag: \"v2\"\nContent-Length: 99",
+       "HTTP/1.1 304 Not Modified\nETag: \"v2\"\nContent-Length: 99\n\n", "none", false},
+      // A status that may have content but has none says Content-Length: 0.
+      {"GET 1.1 ka", 200, "OK", "none", "", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", "none",
+       false},
+      // Interim responses go to HTTP/1.1 clients only, without framing or Connection.
+      {"POST 1.1 ka", 100, "Continue", "none", "", "HTTP/1.1 100 Continue\n\n", "none", false},
+      {"POST 1.0 ka", 100, "Continue", "none", "", "", "none", false},
+      {"GET 1.1 ka", 103, "Early Hints", "none", "Link: </s.css>; rel=preload",
+       "HTTP/1.1 103 Early Hints\nLink: </s.css>; rel=preload\n\n", "none", false},
+      // An accepted 101 keeps Upgrade and Connection: upgrade; Sec-WebSocket-* pass.
+      {"GET 1.1 ka upgraded", 101, "Switching Protocols", "none",
+       "Upgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: abc=\n"
+       "Sec-WebSocket-Protocol: chat",
+       "HTTP/1.1 101 Switching Protocols\nSec-WebSocket-Accept: abc=\n"
+       "Sec-WebSocket-Protocol: chat\nConnection: upgrade\nUpgrade: websocket\n\n",
+       "none", false},
+      // A 101 that was not accepted never reaches the client (the engine answers 502).
+      {"GET 1.1 ka", 101, "Switching Protocols", "none", "Upgrade: websocket\nConnection: Upgrade",
+       "", "none", false},
+      // The upstream's reason is kept when it is plain text, else the standard phrase.
+      {"GET 1.1 ka", 200, "Fine Thanks", "len:0", "Content-Length: 0",
+       "HTTP/1.1 200 Fine Thanks\nContent-Length: 0\n\n", "length", false},
+      {"GET 1.1 ka", 404, "", "len:0", "", "HTTP/1.1 404 Not Found\nContent-Length: 0\n\n",
+       "length", false},
+      {"GET 1.1 ka", 502, "Bad\x01Gateway", "len:0", "",
+       "HTTP/1.1 502 Bad Gateway\nContent-Length: 0\n\n", "length", false},
+      {"GET 1.1 ka", 299, "", "len:0", "", "HTTP/1.1 299 Unknown\nContent-Length: 0\n\n", "length",
+       false},
+      // Repeated fields keep their order (Set-Cookie must never be merged).
+      {"GET 1.1 ka", 200, "OK", "len:0", "Set-Cookie: a=1\nSet-Cookie: b=2",
+       "HTTP/1.1 200 OK\nSet-Cookie: a=1\nSet-Cookie: b=2\nContent-Length: 0\n\n", "length", false},
+      // Via is appended to the upstream's, or set.
+      {"GET 1.1 ka via", 200, "OK", "len:0", "Via: 1.1 backend\nX-A: 1",
+       "HTTP/1.1 200 OK\nX-A: 1\nVia: 1.1 backend, 1.1 hoplite\nContent-Length: 0\n\n", "length",
+       false},
+      {"GET 1.1 ka via", 200, "OK", "len:0", "",
+       "HTTP/1.1 200 OK\nVia: 1.1 hoplite\nContent-Length: 0\n\n", "length", false},
+  }));
+  CAPTURE(context, status, reason, body, headers);
+  parser::ResponseHead response;
+  response.status = static_cast<uint16_t>(status);
+  response.reason = reason;
+  response.headers = test::fields(headers);
+  if (body == "chunked") {
+    response.framing = parser::Framing::Chunked;
+  } else if (body == "close") {
+    response.framing = parser::Framing::UntilClose;
+  } else if (body.substr(0, 4) == "len:") {
+    response.framing = parser::Framing::Length;
+    response.contentLength = std::stoull(body.substr(4));
+  }
+  const ClientResponse out = buildClientResponse(response, contextFrom(context));
+  CHECK(out.head == test::crlf(expected));
+  CHECK(framingName(out.bodyFraming) == framing);
+  CHECK(out.closeAfter == closeAfter);
+  if (out.bodyFraming == parser::Framing::Length)
+    CHECK(out.contentLength == response.contentLength);
+}
+
+TEST_CASE("policy: hoplite's own error responses are complete and close",
+          "[policy][response_rewrite]") {
+  auto [status, detail, expected] = GENERATE(table<int, std::string, std::string>({
+      {502, "upstream refused the connection",
+       "HTTP/1.1 502 Bad Gateway\nContent-Type: text/plain\nContent-Length: 49\n"
+       "Connection: close\n\n502 Bad Gateway: upstream refused the connection\n"},
+      {404, "",
+       "HTTP/1.1 404 Not Found\nContent-Type: text/plain\nContent-Length: 14\n"
+       "Connection: close\n\n404 Not Found\n"},
+      // Control characters in the detail cannot break the message.
+      {400, "bad\r\nX-Injected: 1",
+       "HTTP/1.1 400 Bad Request\nContent-Type: text/plain\nContent-Length: 36\n"
+       "Connection: close\n\n400 Bad Request: bad  X-Injected: 1\n"},
+      {431, "too many header fields",
+       "HTTP/1.1 431 Request Header Fields Too Large\nContent-Type: text/plain\n"
+       "Content-Length: 60\nConnection: close\n\n"
+       "431 Request Header Fields Too Large: too many header fields\n"},
+  }));
+  CAPTURE(status, detail);
+  // Only the head's line ends are CRLF; the body's final newline is a bare LF.
+  const size_t split = expected.find("\n\n") + 2;
+  CHECK(buildErrorResponse(static_cast<uint16_t>(status), detail) ==
+        test::crlf(expected.substr(0, split)) + expected.substr(split));
+}
+
+TEST_CASE("policy: reason phrases are the standard ones", "[policy][response_rewrite]") {
+  auto [status, phrase] = GENERATE(table<int, std::string>({
+      {100, "Continue"},
+      {101, "Switching Protocols"},
+      {200, "OK"},
+      {204, "No Content"},
+      {304, "Not Modified"},
+      {400, "Bad Request"},
+      {404, "Not Found"},
+      {405, "Method Not Allowed"},
+      {408, "Request Timeout"},
+      {413, "Content Too Large"},
+      {426, "Upgrade Required"},
+      {431, "Request Header Fields Too Large"},
+      {500, "Internal Server Error"},
+      {501, "Not Implemented"},
+      {502, "Bad Gateway"},
+      {504, "Gateway Timeout"},
+      {505, "HTTP Version Not Supported"},
+      {299, "Unknown"},
+      {0, "Unknown"},
+  }));
+  CAPTURE(status);
+  CHECK(reasonPhrase(static_cast<uint16_t>(status)) == phrase);
+}
+
+}  // namespace
+}  // namespace hoplite::policy
