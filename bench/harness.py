@@ -1,0 +1,659 @@
+#!/usr/bin/python3
+"""Runs every benchmark scenario of bench/README.md against the backend directly, hoplite, nginx and
+HAProxy, interleaved, and writes the raw figures as JSON for bench/report.py.
+
+Started by bench/run.sh, which installs the tools and builds the binaries first. Only loopback
+addresses are used. Every process started here is stopped by its PID on exit (normal or not), and
+every wait is bounded in time.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SYSTEMS = ["direct", "hoplite", "nginx", "haproxy"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+# Fixed loopback ports (below the ephemeral range), each checked free before use.
+PORT_BASE = 21080
+SOURCES = "127.0.0.2-127.0.0.9"  # client source addresses for connection-heavy scenarios
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Processes: every one we start is registered, and stopped by its PID (and those of its children,
+# e.g. nginx's worker) when it is no longer needed or when the harness exits for any reason.
+
+class Processes:
+    def __init__(self):
+        self.live = []
+
+    def start(self, argv, log_path, stdout=None, stdin=None):
+        log_file = open(log_path, "ab")
+        proc = subprocess.Popen(argv, stdout=stdout if stdout is not None else log_file,
+                                stderr=log_file, stdin=stdin if stdin is not None else subprocess.DEVNULL)
+        proc.log_file = log_file
+        proc.log_path = log_path
+        self.live.append(proc)
+        return proc
+
+    def stop(self, proc, sig=signal.SIGTERM, timeout=10.0):
+        if proc is None:
+            return
+        tree = process_tree(proc.pid) if proc.poll() is None else []
+        if proc.poll() is None:
+            try:
+                os.kill(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        # Children of ours that outlived their parent (e.g. an nginx worker) go by PID too.
+        for pid in tree[1:]:
+            if os.path.exists(f"/proc/{pid}"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        proc.log_file.close()
+        if proc in self.live:
+            self.live.remove(proc)
+
+    def stop_all(self):
+        for proc in list(reversed(self.live)):
+            try:
+                self.stop(proc, timeout=5)
+            except Exception as error:  # keep stopping the others
+                log(f"could not stop pid {proc.pid}: {error}")
+
+
+PROCS = Processes()
+
+
+def process_tree(pid):
+    """pid and its descendants, from /proc/PID/task/*/children (bounded depth)."""
+    result, frontier = [], [pid]
+    for _ in range(4):
+        nxt = []
+        for p in frontier:
+            result.append(p)
+            try:
+                for task in os.listdir(f"/proc/{p}/task"):
+                    with open(f"/proc/{p}/task/{task}/children") as f:
+                        nxt.extend(int(c) for c in f.read().split())
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                pass
+        frontier = nxt
+        if not frontier:
+            break
+    return result
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE_KIB
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / CLK_TCK
+
+
+def machine_busy_jiffies():
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def port_free(port, host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        if s.connect_ex((host, port)) == 0:
+            return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_port(start, taken, host="127.0.0.1"):
+    for port in range(start, start + 400):
+        if port not in taken and port_free(port, host):
+            taken.add(port)
+            return port
+    raise RuntimeError(f"no free loopback port in {start}..{start + 399}")
+
+
+def wait_listening(port, proc, timeout=15.0, host="127.0.0.1"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"pid {proc.pid} exited with {proc.returncode} before listening; "
+                               f"see {proc.log_path}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(0.2)
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def wait_for_log_line(proc, text, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(proc.log_path, "rb") as f:
+            if text.encode() in f.read():
+                return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+# ------------------------------------------------------------------------------------------------
+# Systems under test.
+
+class Setup:
+    def __init__(self, args, run_dir):
+        self.args = args
+        self.run_dir = run_dir
+        self.bin = {
+            "hoplite": os.path.join(args.build_dir, "hoplite"),
+            "demo_backend": os.path.join(args.build_dir, "demo_backend"),
+            "ws_load": os.path.join(args.build_dir, "bench", "ws_load", "ws_load"),
+        }
+        self.nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.taken = set()
+        self.procs = {}   # system name -> Popen (direct: the backend)
+        self.ports = {}
+        self.counter = 0
+
+    def fill(self, template, values, out_name):
+        with open(os.path.join(HERE, "configs", template)) as f:
+            text = f.read()
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", str(value))
+        path = os.path.join(self.run_dir, out_name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def start_backend(self, host="127.0.0.1", port=None, tag="backend"):
+        port = port or pick_port(PORT_BASE + 20, self.taken, host)
+        self.counter += 1
+        proc = PROCS.start([self.bin["demo_backend"], "--listen", f"{host}:{port}"],
+                           os.path.join(self.run_dir, f"{tag}-{self.counter}.log"))
+        wait_listening(port, proc, host=host)
+        return proc, port
+
+    def start_proxy(self, name, backends, maxconn=60000):
+        """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list)."""
+        port = pick_port(PORT_BASE + 1, self.taken)
+        self.counter += 1
+        tag = f"{name}-{self.counter}"
+        logp = os.path.join(self.run_dir, f"{tag}.log")
+        values = {"PORT": port, "RUNDIR": self.run_dir, "BACKEND": backends[0],
+                  "SERVERS": ", ".join(f'"{b}"' for b in backends),
+                  "NOFILE": self.nofile, "WORKER_CONNECTIONS": max(1024, self.nofile - 100),
+                  "MAXCONN": maxconn}
+        if name == "hoplite":
+            cfg = self.fill("hoplite.json", values, f"{tag}.json")
+            proc = PROCS.start([self.bin["hoplite"], "-c", cfg], logp)
+            if not wait_for_log_line(proc, "hoplite: ready"):
+                raise RuntimeError(f"hoplite did not report ready; see {logp}")
+        elif name == "nginx":
+            tmp = os.path.join(self.run_dir, "nginx-tmp")
+            os.makedirs(tmp, exist_ok=True)
+            values["RUNDIR"] = tmp
+            cfg = self.fill("nginx.conf", values, f"{tag}.conf")
+            proc = PROCS.start(["nginx", "-c", cfg, "-e", os.path.join(tmp, "nginx-error.log"),
+                                "-g", "daemon off;"], logp)
+        elif name == "haproxy":
+            values["MAXCONN"] = min(maxconn, max(256, (self.nofile - 100) // 2))
+            cfg = self.fill("haproxy.cfg", values, f"{tag}.cfg")
+            proc = PROCS.start(["haproxy", "-db", "-f", cfg], logp)
+        else:
+            raise ValueError(name)
+        wait_listening(port, proc)
+        return proc, port
+
+    def start_all(self):
+        backend, bport = self.start_backend(port=pick_port(PORT_BASE, self.taken))
+        self.backend = backend
+        self.procs["direct"], self.ports["direct"] = backend, bport
+        for name in SYSTEMS:
+            if name == "direct":
+                continue
+            self.procs[name], self.ports[name] = self.start_proxy(name, [f"127.0.0.1:{bport}"])
+        log("listening: " + ", ".join(f"{n}={self.ports[n]}" for n in SYSTEMS))
+
+    def stop_all(self):
+        for name in reversed(SYSTEMS):
+            if name != "direct":
+                PROCS.stop(self.procs.pop(name, None))
+        PROCS.stop(self.procs.pop("direct", None))
+        self.taken.clear()
+
+    def pids(self, name):
+        return process_tree(self.procs[name].pid)
+
+
+# ------------------------------------------------------------------------------------------------
+# Load generators.
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+SIZE = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}
+
+
+def parse_wrk(text):
+    out = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    out["rps"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", text)
+    out["bytes_per_s"] = float(m.group(1)) * SIZE.get(m.group(2), 1) if m else 0.0
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
+    out["requests"] = int(m.group(1)) if m else 0
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        out[f"p{pct}_ms"] = float(m.group(1)) * UNITS[m.group(2)] if m else None
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        errors += sum(int(g) for g in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        errors += int(m.group(1))
+    out["errors"] = errors
+    return out
+
+
+def run_wrk(url, connections, duration, extra=(), timeout_slack=30):
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
+            *extra, url]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=duration + timeout_slack)
+    if res.returncode != 0:
+        raise RuntimeError(f"wrk failed ({res.returncode}): {res.stderr.strip()[:300]}")
+    return parse_wrk(res.stdout)
+
+
+def run_ws(setup, mode, port, extra, duration, slack=60):
+    argv = [setup.bin["ws_load"], mode, "--target", f"127.0.0.1:{port}", *extra]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=duration + slack)
+    lines = [l for l in res.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"ws_load printed nothing ({res.returncode}): {res.stderr[:300]}")
+    return json.loads(lines[-1])
+
+
+# ------------------------------------------------------------------------------------------------
+# Scenarios. Each returns {metric: value} for one system and one repetition.
+
+def http_scenarios(setup, args):
+    d = args.duration
+    post_lua = os.path.join(setup.run_dir, "post64k.lua")
+    with open(post_lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = string.rep("a", 65536)\n'
+                'wrk.headers["Content-Type"] = "application/octet-stream"\n')
+    return [
+        ("s1_small_c50", "1. keep-alive, 128 B response, 50 connections", "/bytes/128", 50, (), True),
+        ("s1_small_c200", "1. keep-alive, 128 B response, 200 connections", "/bytes/128", 200, (), True),
+        ("s2_16k", "2. keep-alive, 16 KiB response, 50 connections", "/bytes/16384", 50, (), False),
+        ("s2_1m", "2. keep-alive, 1 MiB response, 50 connections", "/bytes/1048576", 50, (), False),
+        ("s3_close", "3. Connection: close per request, 128 B, 50 connections", "/bytes/128", 50,
+         ("-H", "Connection: close"), False),
+        ("s4_post64k", "4. POST 64 KiB body (JSON answer), 50 connections", "/post", 50,
+         ("-s", post_lua), False),
+    ], d
+
+
+def measure_http(setup, system, path, connections, extra, duration, with_cpu):
+    pids = setup.pids(system)
+    cpu0 = cpu_seconds(pids)
+    r = run_wrk(f"http://127.0.0.1:{setup.ports[system]}{path}", connections, duration, extra)
+    cpu1 = cpu_seconds(pids)
+    if with_cpu and r["requests"] > 0:
+        r["cpu_s_per_100k"] = (cpu1 - cpu0) / r["requests"] * 100000
+    return r
+
+
+def ws_scenarios(args):
+    d = args.ws_duration
+    common = ["--duration", str(d), "--warmup", str(args.ws_warmup)]
+    return [
+        ("s5_handshake", "5. WebSocket open + handshake + close, 50 concurrent", "handshake",
+         ["--connections", "50", "--sources", SOURCES] + common),
+        ("s6_echo", "6. WebSocket echo, 32 B messages, 50 tunnels, one in flight each", "echo",
+         ["--connections", "50", "--size", "32"] + common),
+        ("s7_bulk_1", "7. WebSocket bulk echo, 1 tunnel, 64 KiB messages, 1 MiB window", "bulk",
+         ["--connections", "1", "--size", "64K", "--window", "1M"] + common),
+        ("s7_bulk_100", "7. WebSocket bulk echo, 100 tunnels, 64 KiB messages, 256 KiB window", "bulk",
+         ["--connections", "100", "--size", "64K", "--window", "256K"] + common),
+    ], d + args.ws_warmup
+
+
+def ws_metrics(mode, r):
+    out = {"errors": r["errors"]}
+    if mode == "handshake":
+        out["rate"] = r["cycles_per_s"]
+        out["p50_ms"] = r["p50_us"] / 1000
+        out["p99_ms"] = r["p99_us"] / 1000
+    elif mode == "echo":
+        out["rate"] = r["messages_per_s"]
+        out["p50_ms"] = r["p50_us"] / 1000
+        out["p99_ms"] = r["p99_us"] / 1000
+    else:
+        out["bytes_per_s"] = r["bytes_per_s"]
+    return out
+
+
+def memory_scenario(setup, args, results):
+    """Scenario 8: RSS per idle tunnel, each measurement on fresh processes."""
+    limit = max(100, (setup.nofile - 200) // 2)   # a proxy holds two sockets per tunnel
+    counts = [n for n in args.idle_counts]
+    for rep in range(args.mem_reps):
+        for n_wanted in counts:
+            n = min(n_wanted, limit)
+            key = f"s8_idle_{n_wanted}"
+            for system in SYSTEMS:
+                r = measure_idle(setup, system, n, hold=args.idle_hold)
+                r["tunnels_wanted"] = n_wanted
+                results.add(key, f"8. RSS per idle WebSocket tunnel, {n_wanted} tunnels", system, r)
+                log(f"{key} rep {rep + 1} {system}: {r}")
+
+
+def idle_clients(setup, port, n, sources, log_tag, host="127.0.0.1"):
+    """Starts enough ws_load idle processes for n tunnels (each within the fd limit)."""
+    per_proc = max(100, setup.nofile - 200)
+    procs, left, i = [], n, 0
+    while left > 0 and i < 64:
+        count = min(left, per_proc)
+        src = sources[i % len(sources)]
+        argv = [setup.bin["ws_load"], "idle", "--target", f"{host}:{port}", "--connections",
+                str(count), "--sources", src, "--hold", "600", "--open-timeout", "120"]
+        procs.append(PROCS.start(argv, os.path.join(setup.run_dir, f"{log_tag}-{i}.log"),
+                                 stdout=subprocess.PIPE))
+        left -= count
+        i += 1
+    established = 0
+    failed = 0
+    for proc in procs:
+        line = read_line(proc.stdout, timeout=180)
+        if line:
+            ready = json.loads(line)
+            established += ready["open"]
+            failed += ready["failed"]
+    return procs, established, failed
+
+
+def read_line(stream, timeout):
+    import select
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.5)
+        if ready:
+            chunk = os.read(stream.fileno(), 4096)
+            if not chunk:
+                return None
+            buf += chunk
+            if b"\n" in buf:
+                return buf.split(b"\n", 1)[0].decode()
+    return None
+
+
+def measure_idle(setup, system, n, hold, sources=(SOURCES,), backends=1):
+    backend_procs, backend_addrs = [], []
+    for b in range(backends):
+        host = "127.0.0.1" if backends == 1 else f"127.0.0.{20 + b}"
+        proc, port = setup.start_backend(host=host, tag="mem-backend")
+        backend_procs.append(proc)
+        backend_addrs.append(f"{host}:{port}")
+    proxy = None
+    try:
+        if system == "direct":
+            target_port = int(backend_addrs[0].rsplit(":", 1)[1])
+            measured = backend_procs[0]
+        else:
+            proxy, target_port = setup.start_proxy(system, backend_addrs, maxconn=n + 1000)
+            measured = proxy
+        # Warm up: a few tunnels and requests so that lazy initialisation is not counted.
+        run_ws(setup, "echo", target_port, ["--connections", "4", "--duration", "0.3"], 1)
+        time.sleep(0.3)
+        pids = process_tree(measured.pid)
+        before = rss_kib(pids)
+        t0 = time.monotonic()
+        clients, established, failed = idle_clients(setup, target_port, n, list(sources),
+                                                    f"idle-{system}")
+        open_s = time.monotonic() - t0
+        time.sleep(hold)
+        after = rss_kib(process_tree(measured.pid))
+        alive = measured.poll() is None
+        for c in clients:
+            PROCS.stop(c, timeout=30)
+        r = {"tunnels": n, "established": established, "failed": failed,
+             "rss_before_kib": before, "rss_after_kib": after, "open_seconds": round(open_s, 2),
+             "alive": alive}
+        r["kib_per_tunnel"] = (after - before) / established if established else None
+        return r
+    finally:
+        PROCS.stop(proxy)
+        for p in backend_procs:
+            PROCS.stop(p)
+        setup.taken.clear()
+
+
+def hoplite_50k(setup, args, results):
+    n = args.big_idle
+    need = 2 * n + 200
+    if setup.nofile < need:
+        results.add("s8_idle_50k_hoplite", f"8. hoplite holding {n} idle tunnels", "hoplite",
+                    {"skipped": f"needs RLIMIT_NOFILE >= {need} for hoplite; this machine "
+                                f"allows {setup.nofile} (hard limit) and cannot raise it"})
+        log(f"50k idle tunnels skipped: RLIMIT_NOFILE {setup.nofile} < {need}")
+        return
+    # Several backends on their own addresses and several source addresses for the clients,
+    # so no (source, destination) pair needs more than its ~28k ephemeral ports.
+    backends = max(2, -(-n // max(1, setup.nofile - 500)), -(-n // 20000))
+    sources = [f"127.0.0.{30 + 8 * i}-127.0.0.{37 + 8 * i}" for i in range(8)]
+    r = measure_idle(setup, "hoplite", n, hold=args.idle_hold, sources=sources, backends=backends)
+    results.add("s8_idle_50k_hoplite", f"8. hoplite holding {n} idle tunnels", "hoplite", r)
+    log(f"50k: {r}")
+
+
+# ------------------------------------------------------------------------------------------------
+
+class Results:
+    def __init__(self, meta):
+        self.meta = meta
+        self.scenarios = {}
+        self.order = []
+
+    def add(self, key, title, system, values):
+        if key not in self.scenarios:
+            self.scenarios[key] = {"id": key, "title": title,
+                                   "runs": {s: [] for s in SYSTEMS}}
+            self.order.append(key)
+        self.scenarios[key]["runs"].setdefault(system, []).append(values)
+
+    def to_json(self):
+        return {"meta": self.meta, "scenarios": [self.scenarios[k] for k in self.order]}
+
+
+def versions(setup):
+    def first_line(argv):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except Exception as error:
+            return f"unknown ({error})"
+
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "nofile": setup.nofile,
+        "hoplite": first_line([setup.bin["hoplite"], "--version"]),
+        "nginx": first_line(["nginx", "-v"]),
+        "haproxy": first_line(["haproxy", "-v"]),
+        "wrk": first_line(["wrk", "-v"]).split(" Copyright")[0],
+        "libuv": first_line(["pkg-config", "--modversion", "libuv"]),
+        "compiler": first_line(["c++", "--version"]),
+        "gnuplot": first_line(["gnuplot", "--version"]),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--mode", choices=["quick", "full"], default="full")
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
+    ap.add_argument("--out", help="raw results JSON path")
+    ap.add_argument("--scenarios", default="http,ws,memory,50k",
+                    help="comma list of groups: http, ws, memory, 50k")
+    ap.add_argument("--systems", default=",".join(SYSTEMS),
+                    help="comma list, a subset of direct,hoplite,nginx,haproxy (for development)")
+    ap.add_argument("--reps", type=int)
+    ap.add_argument("--note", default="", help="free text recorded with the results")
+    args = ap.parse_args()
+    chosen = args.systems.split(",")
+    SYSTEMS[:] = [s for s in list(SYSTEMS) if s in chosen]
+    quick = args.mode == "quick"
+    args.reps = args.reps or (1 if quick else 3)
+    args.duration = 1 if quick else 4
+    args.ws_duration = 1 if quick else 3
+    args.ws_warmup = 0.2 if quick else 0.5
+    args.idle_counts = [1000] if quick else [1000, 10000]
+    args.mem_reps = 1 if quick else 3
+    args.idle_hold = 0.5 if quick else 1.0
+    args.big_idle = 50000
+    groups = set(args.scenarios.split(","))
+
+    run_dir = os.path.join(args.build_dir, "bench-run")
+    os.makedirs(run_dir, exist_ok=True)
+    setup = Setup(args, run_dir)
+    for name, path in setup.bin.items():
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {path} is missing; run bench/run.sh, which builds it")
+
+    def on_signal(signum, _frame):
+        PROCS.stop_all()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip() != ""
+    busy0, total0 = machine_busy_jiffies()
+    started = time.time()
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit, "dirty": dirty, "mode": args.mode, "reps": args.reps,
+        "http_seconds": args.duration, "ws_seconds": args.ws_duration,
+        "ws_warmup_seconds": args.ws_warmup, "loadavg_start": open("/proc/loadavg").read().split()[:3],
+        "note": args.note, "machine": versions(setup),
+    }
+    results = Results(meta)
+    try:
+        if groups & {"http", "ws"}:
+            setup.start_all()
+            # Warm-up: one short run per system so first-touch costs are not in the figures.
+            for system in SYSTEMS:
+                run_wrk(f"http://127.0.0.1:{setup.ports[system]}/bytes/128", 50, 1)
+                run_ws(setup, "echo", setup.ports[system], ["--connections", "8", "--duration", "0.5"], 1)
+        if "http" in groups:
+            scenarios, d = http_scenarios(setup, args)
+            for key, title, path, conns, extra, with_cpu in scenarios:
+                for rep in range(args.reps):
+                    for system in SYSTEMS:
+                        r = measure_http(setup, system, path, conns, extra, d, with_cpu)
+                        results.add(key, title, system, r)
+                        log(f"{key} rep {rep + 1} {system}: {r['rps']:.0f} req/s "
+                            f"p99 {r['p99_ms']} ms errors {r['errors']}")
+        if "ws" in groups:
+            scenarios, d = ws_scenarios(args)
+            for key, title, mode, extra in scenarios:
+                for rep in range(args.reps):
+                    for system in SYSTEMS:
+                        pids = setup.pids(system)
+                        cpu0 = cpu_seconds(pids)
+                        raw = run_ws(setup, mode, setup.ports[system], extra, d)
+                        r = ws_metrics(mode, raw)
+                        r["cpu_s"] = cpu_seconds(pids) - cpu0
+                        results.add(key, title, system, r)
+                        log(f"{key} rep {rep + 1} {system}: {r}")
+        setup.stop_all()
+        if "memory" in groups:
+            memory_scenario(setup, args, results)
+        if "50k" in groups:
+            hoplite_50k(setup, args, results)
+    finally:
+        PROCS.stop_all()
+    busy1, total1 = machine_busy_jiffies()
+    ours = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    elapsed = time.time() - started
+    busy_s = (busy1 - busy0) / CLK_TCK
+    our_s = ours.ru_utime + ours.ru_stime + own.ru_utime + own.ru_stime
+    cores = os.cpu_count() or 1
+    meta["elapsed_seconds"] = round(elapsed, 1)
+    meta["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    # CPU time the rest of the machine used while we ran, as a share of all cores.
+    meta["foreign_cpu_share"] = round(max(0.0, busy_s - our_s) / (elapsed * cores), 3)
+    out = args.out or os.path.join(run_dir, "raw.json")
+    with open(out, "w") as f:
+        json.dump(results.to_json(), f, indent=1)
+    log(f"raw results: {out} ({elapsed:.0f} s, other processes used "
+        f"{meta['foreign_cpu_share'] * 100:.0f}% of the machine meanwhile)")
+    print(out)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        PROCS.stop_all()

@@ -1,0 +1,333 @@
+#!/usr/bin/python3
+"""Turns the raw JSON of bench/harness.py into bench/results/<date>-<commit>.{md,json,png}:
+medians with min–max spreads, the ratios hoplite/HAProxy and hoplite/nginx, the targets of the
+benchmark issue marked met or missed, and a gnuplot chart.
+
+    report.py RAW.json OUT_DIR [--stem NAME] [--before OLD.json]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+SYSTEMS = ["direct", "hoplite", "nginx", "haproxy"]
+
+# metric -> (label, unit, scale, higher is better, decimals)
+METRICS = {
+    "rps": ("requests/s", "req/s", 1, True, 0),
+    "bytes_per_s": ("throughput", "MiB/s", 1 / 1048576, True, 1),
+    "rate": ("rate", "/s", 1, True, 0),
+    "p50_ms": ("p50 latency", "ms", 1, False, 3),
+    "p99_ms": ("p99 latency", "ms", 1, False, 3),
+    "cpu_s_per_100k": ("CPU (user+sys) per 100k requests", "s", 1, False, 2),
+    "kib_per_tunnel": ("RSS per idle tunnel", "KiB", 1, False, 2),
+    "established": ("tunnels established", "", 1, True, 0),
+    "rss_after_kib": ("RSS with the tunnels open", "MiB", 1 / 1024, False, 1),
+    "errors": ("errors", "", 1, False, 0),
+}
+
+# Which metrics each scenario shows, in order.
+SHOWN = {
+    "s1": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
+    "s2": ["rps", "bytes_per_s", "p99_ms", "errors"],
+    "s3": ["rps", "p99_ms", "errors"],
+    "s4": ["rps", "p99_ms", "errors"],
+    "s5": ["rate", "p50_ms", "p99_ms", "errors"],
+    "s6": ["rate", "p50_ms", "p99_ms", "errors"],
+    "s7": ["bytes_per_s", "errors"],
+    "s8_idle_50k": ["established", "rss_after_kib", "kib_per_tunnel"],
+    "s8": ["kib_per_tunnel", "established"],
+}
+
+CHART = [  # (scenario, metric, label) for the relative-throughput panel
+    ("s1_small_c50", "rps", "small c50"), ("s1_small_c200", "rps", "small c200"),
+    ("s2_16k", "rps", "16 KiB"), ("s2_1m", "rps", "1 MiB"), ("s3_close", "rps", "conn close"),
+    ("s4_post64k", "rps", "POST 64K"), ("s5_handshake", "rate", "WS handshake"),
+    ("s6_echo", "rate", "WS echo"), ("s7_bulk_1", "bytes_per_s", "WS bulk x1"),
+    ("s7_bulk_100", "bytes_per_s", "WS bulk x100"),
+]
+
+
+def shown_metrics(sid):
+    for prefix in sorted(SHOWN, key=len, reverse=True):
+        if sid.startswith(prefix):
+            return SHOWN[prefix]
+    return ["errors"]
+
+
+def summarise(raw):
+    """{scenario: {metric: {system: {median, min, max, n}}}}"""
+    out = {}
+    for sc in raw["scenarios"]:
+        per = {}
+        for metric in shown_metrics(sc["id"]):
+            row = {}
+            for system, runs in sc["runs"].items():
+                values = [r[metric] for r in runs if isinstance(r.get(metric), (int, float))]
+                if values:
+                    row[system] = {"median": statistics.median(values), "min": min(values),
+                                   "max": max(values), "n": len(values)}
+            if row:
+                per[metric] = row
+        skipped = [r["skipped"] for runs in sc["runs"].values() for r in runs if "skipped" in r]
+        if skipped:
+            per["skipped"] = skipped[0]
+        out[sc["id"]] = per
+    return out
+
+
+def median(summary, sid, metric, system):
+    try:
+        return summary[sid][metric][system]["median"]
+    except KeyError:
+        return None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def targets(summary):
+    """The issue's targets, each met / missed / not measured, with the figures."""
+    rows = []
+
+    def add(name, value, goal, met, detail):
+        rows.append({"target": name, "value": value, "goal": goal,
+                     "status": "not measured" if met is None else ("met" if met else "missed"),
+                     "detail": detail})
+
+    for sid in ["s1_small_c50", "s1_small_c200", "s2_16k", "s2_1m", "s3_close", "s4_post64k"]:
+        h = median(summary, sid, "rps", "hoplite")
+        for other, goal in (("haproxy", 1.25), ("nginx", 1.5)):
+            r = ratio(h, median(summary, sid, "rps", other))
+            add(f"{sid} requests/s hoplite/{other}", r, f">= {goal}",
+                None if r is None else r >= goal,
+                f"hoplite {fmt(h, 0)} vs {other} {fmt(median(summary, sid, 'rps', other), 0)} req/s")
+    for sid in ["s1_small_c50", "s1_small_c200"]:
+        h = median(summary, sid, "p99_ms", "hoplite")
+        x = median(summary, sid, "p99_ms", "haproxy")
+        add(f"{sid} p99 hoplite vs haproxy", ratio(h, x), "<= 1.0 (ratio of p99s)",
+            None if h is None or x is None else h <= x,
+            f"hoplite {fmt(h, 3)} ms vs haproxy {fmt(x, 3)} ms")
+    h = median(summary, "s5_handshake", "rate", "hoplite")
+    x = median(summary, "s5_handshake", "rate", "haproxy")
+    add("s5 handshakes/s hoplite/haproxy", ratio(h, x), ">= 1.0", None if ratio(h, x) is None
+        else h >= x, f"hoplite {fmt(h, 0)} vs haproxy {fmt(x, 0)} /s")
+    for sid in ["s7_bulk_1", "s7_bulk_100"]:
+        h = median(summary, sid, "bytes_per_s", "hoplite")
+        d = median(summary, sid, "bytes_per_s", "direct")
+        r = ratio(h, d)
+        add(f"{sid} tunnel throughput hoplite/direct", r, ">= 0.9", None if r is None else r >= 0.9,
+            f"hoplite {fmt_mib(h)} vs direct {fmt_mib(d)} MiB/s")
+    for sid in sorted(s for s in summary if s.startswith("s8_idle_") and "50k" not in s):
+        h = median(summary, sid, "kib_per_tunnel", "hoplite")
+        n = median(summary, sid, "established", "hoplite")
+        add(f"{sid} RSS per idle tunnel (hoplite)", h, "<= 2 KiB", None if h is None else h <= 2.0,
+            f"{fmt(h, 2)} KiB per tunnel with {fmt(n, 0)} tunnels")
+    big = summary.get("s8_idle_50k_hoplite", {})
+    if "skipped" in big:
+        add("50,000 idle tunnels held (hoplite)", None, "50000", None, big["skipped"])
+    else:
+        n = median(summary, "s8_idle_50k_hoplite", "established", "hoplite")
+        add("50,000 idle tunnels held (hoplite)", n, "50000", None if n is None else n >= 50000,
+            f"{fmt(n, 0)} established; RSS "
+            f"{fmt_mib(median(summary, 's8_idle_50k_hoplite', 'rss_after_kib', 'hoplite'), 1024)} MiB")
+    return rows
+
+
+def fmt(value, decimals):
+    if value is None:
+        return "–"
+    return f"{value:,.{decimals}f}"
+
+
+def fmt_mib(value, scale=1048576):
+    return fmt(None if value is None else value / scale, 1)
+
+
+def cell(stat, metric):
+    _, _, scale, _, dec = METRICS[metric]
+    m = fmt(stat["median"] * scale, dec)
+    if stat["n"] > 1 and stat["min"] != stat["max"]:
+        return f"{m} ({fmt(stat['min'] * scale, dec)}–{fmt(stat['max'] * scale, dec)})"
+    return m
+
+
+def markdown(raw, summary, target_rows, chart_name, before=None):
+    meta = raw["meta"]
+    mach = meta["machine"]
+    lines = []
+    busy = meta.get("foreign_cpu_share", 0)
+    lines.append(f"# hoplite benchmark, {meta['date']}, commit {meta['commit']}"
+                 f"{' (with uncommitted changes)' if meta.get('dirty') else ''}")
+    lines.append("")
+    if busy >= 0.05:
+        lines.append(f"**Taken on a busy machine**: while this ran, other processes used "
+                     f"{busy * 100:.0f}% of the machine's CPU time (load average "
+                     f"{' '.join(meta.get('loadavg_start', []))} at the start). Ratios measured "
+                     f"interleaved are more trustworthy than the absolute figures.")
+        lines.append("")
+    if meta.get("note"):
+        lines.append(f"Note: {meta['note']}")
+        lines.append("")
+    lines.append(f"Mode **{meta['mode']}**: {meta['reps']} repetition(s) per scenario, interleaved "
+                 f"(direct, hoplite, nginx, HAProxy, then again); HTTP runs {meta['http_seconds']} s, "
+                 f"WebSocket runs {meta['ws_seconds']} s after {meta['ws_warmup_seconds']} s of "
+                 f"warm-up. Cells are *median (min–max)*. Whole run: {meta.get('elapsed_seconds')} s.")
+    lines.append("")
+    lines.append("| machine | |")
+    lines.append("|---|---|")
+    for key in ["cpu", "cores", "memory_gib", "kernel", "nofile", "hoplite", "nginx", "haproxy",
+                "wrk", "libuv", "compiler", "gnuplot"]:
+        lines.append(f"| {key} | {mach.get(key)} |")
+    lines.append("")
+    lines.append("All proxies run one worker/thread, on loopback, in front of the same demo_backend "
+                 "process; wrk runs one thread. Ratios are hoplite's median divided by the other's "
+                 "(for latency, CPU and memory lower is better, so a ratio below 1 favours hoplite).")
+    lines.append("")
+    lines.append("## Targets")
+    lines.append("")
+    lines.append("| target | goal | figure | status |")
+    lines.append("|---|---|---|---|")
+    for t in target_rows:
+        v = "–" if t["value"] is None else f"{t['value']:.2f}"
+        lines.append(f"| {t['target']} | {t['goal']} | {v} ({t['detail']}) | **{t['status']}** |")
+    lines.append("")
+    lines.append("## Figures")
+    titles = {sc["id"]: sc["title"] for sc in raw["scenarios"]}
+    for sid, per in summary.items():
+        lines.append("")
+        lines.append(f"### {titles.get(sid, sid)}")
+        lines.append("")
+        if "skipped" in per:
+            lines.append(f"Not measured: {per['skipped']}.")
+            continue
+        present = [s for s in SYSTEMS if any(s in row for m, row in per.items())]
+        lines.append("| metric | " + " | ".join(present) + " | hoplite/HAProxy | hoplite/nginx |")
+        lines.append("|---|" + "---|" * (len(present) + 2))
+        for metric, row in per.items():
+            label, unit, scale, _, _ = METRICS[metric]
+            cells = [cell(row[s], metric) if s in row else "–" for s in present]
+            h = row.get("hoplite", {}).get("median")
+            rh = ratio(h, row.get("haproxy", {}).get("median"))
+            rn = ratio(h, row.get("nginx", {}).get("median"))
+            name = f"{label} ({unit})" if unit else label
+            lines.append(f"| {name} | " + " | ".join(cells) +
+                         f" | {fmt(rh, 2)} | {fmt(rn, 2)} |")
+        extra = [r for runs in next(sc for sc in raw["scenarios"] if sc["id"] == sid)["runs"].values()
+                 for r in runs if "tunnels" in r and r.get("tunnels") != r.get("tunnels_wanted", r["tunnels"])]
+        if extra:
+            lines.append("")
+            lines.append(f"Measured with {extra[0]['tunnels']} tunnels instead of "
+                         f"{extra[0]['tunnels_wanted']}: a proxy holds two sockets per tunnel and "
+                         f"this machine's open-file limit is {mach.get('nofile')}.")
+    if before:
+        lines.append("")
+        lines.append("## Before / after (hoplite)")
+        lines.append("")
+        lines.append(f"Before: commit {before['meta']['commit']} ({before['meta']['date']}).")
+        lines.append("")
+        lines.append("| scenario | metric | before | after |")
+        lines.append("|---|---|---|---|")
+        bsum = summarise(before)
+        for sid, per in summary.items():
+            for metric in per:
+                if metric in ("errors", "skipped"):
+                    continue
+                a = median(summary, sid, metric, "hoplite")
+                b = median(bsum, sid, metric, "hoplite")
+                if a is None or b is None:
+                    continue
+                _, unit, scale, _, dec = METRICS[metric]
+                lines.append(f"| {sid} | {metric} | {fmt(b * scale, dec)} | {fmt(a * scale, dec)} |")
+    lines.append("")
+    lines.append(f"![main figures]({chart_name})")
+    lines.append("")
+    lines.append("Raw per-run figures are in the JSON file next to this one.")
+    return "\n".join(lines) + "\n"
+
+
+def chart(summary, out_png, title):
+    """Two panels: throughput relative to the direct connection, and RSS per idle tunnel."""
+    base = os.path.splitext(out_png)[0]
+    dat1 = base + ".rel.dat"
+    with open(dat1, "w") as f:
+        for sid, metric, label in CHART:
+            d = median(summary, sid, metric, "direct")
+            vals = []
+            for s in SYSTEMS:
+                r = ratio(median(summary, sid, metric, s), d)
+                vals.append("0" if r is None else f"{r:.4f}")  # missing: an empty bar
+            f.write(f"\"{label}\"\t" + "\t".join(vals) + "\n")
+    dat2 = base + ".mem.dat"
+    with open(dat2, "w") as f:
+        for sid in sorted(s for s in summary if s.startswith("s8_idle_") and "50k" not in s):
+            vals = [median(summary, sid, "kib_per_tunnel", s) for s in SYSTEMS]
+            f.write(f"\"{sid.rsplit('_', 1)[1]} tunnels\"\t" +
+                    "\t".join("0" if v is None else f"{v:.3f}" for v in vals) + "\n")
+    script = f"""
+set terminal pngcairo size 1400,900 font "sans,10"
+set output '{out_png}'
+set multiplot layout 2,1 title "{title}"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key top right
+set yrange [0:*]
+set ylabel "relative to direct (higher is better)"
+set xtics rotate by -20
+plot '{dat1}' using 2:xtic(1) title 'direct', '' using 3 title 'hoplite', '' using 4 title 'nginx', '' using 5 title 'HAProxy'
+set ylabel "KiB RSS per idle tunnel (lower is better)"
+set xtics norotate
+plot '{dat2}' using 2:xtic(1) title 'direct (backend)', '' using 3 title 'hoplite', '' using 4 title 'nginx', '' using 5 title 'HAProxy'
+unset multiplot
+"""
+    gp = base + ".gp"
+    with open(gp, "w") as f:
+        f.write(script)
+    res = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        print(f"report: gnuplot failed: {res.stderr[:500]}", file=sys.stderr)
+    for p in (dat1, dat2, gp):
+        os.remove(p)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("raw")
+    ap.add_argument("out_dir")
+    ap.add_argument("--stem")
+    ap.add_argument("--before", help="an earlier results JSON to compare hoplite against")
+    args = ap.parse_args()
+    with open(args.raw) as f:
+        raw = json.load(f)
+    before = None
+    if args.before:
+        with open(args.before) as f:
+            before = json.load(f)
+            before = before.get("raw", before)
+    meta = raw["meta"]
+    stem = args.stem or f"{meta['date']}-{meta['commit']}"
+    os.makedirs(args.out_dir, exist_ok=True)
+    summary = summarise(raw)
+    target_rows = targets(summary)
+    png = os.path.join(args.out_dir, stem + ".png")
+    chart(summary, png, f"hoplite vs nginx vs HAProxy, one worker each ({meta['date']}, "
+                        f"{meta['commit']}, {meta['mode']} mode)")
+    with open(os.path.join(args.out_dir, stem + ".md"), "w") as f:
+        f.write(markdown(raw, summary, target_rows, stem + ".png", before))
+    with open(os.path.join(args.out_dir, stem + ".json"), "w") as f:
+        json.dump({"meta": meta, "summary": summary, "targets": target_rows, "raw": raw}, f,
+                  indent=1)
+    print(os.path.join(args.out_dir, stem + ".md"))
+
+
+if __name__ == "__main__":
+    main()
