@@ -161,6 +161,10 @@ void Session::enterPhase(Phase next) {
       armClientTimer(ClientTimer::None);
       upstreamTimer_.start(exchange_.timeouts.upstreamResponse);
       break;
+    case Phase::FlushingBeforeClose:
+      upstreamTimer_.stop();
+      armClientTimer(ClientTimer::SendStall);
+      break;
     case Phase::LingeringClose:
       upstreamTimer_.stop();
       armClientTimer(ClientTimer::Linger);
@@ -203,8 +207,9 @@ void Session::updateReadState() {
   bool wantUpstream = false;
   switch (phase_) {
     case Phase::AwaitingRequestHead:
+    case Phase::FlushingBeforeClose:
     case Phase::LingeringClose:
-      wantClient = true;
+      wantClient = !clientSentEof_;
       break;
     case Phase::ConnectingUpstream:
       break;
@@ -218,7 +223,7 @@ void Session::updateReadState() {
       break;
     case Phase::AwaitingUpgradeResponse:
       // Held client bytes accumulate up to the read buffer's capacity (64 KiB), then close.
-      wantClient = true;
+      wantClient = !clientSentEof_;
       wantUpstream = flowAllows(*upstream_, *client_);
       break;
     case Phase::StreamingResponse:
@@ -519,6 +524,7 @@ void Session::onResponseHead() {
     exchange_.closeAfter = true;
     exchange_.upstreamBroken = true;
   }
+  if (clientSentEof_) exchange_.closeAfter = true;  // held bytes after an EOF are not served
   context.forceClose = exchange_.closeAfter || server_.draining();
   const policy::ClientResponse response = policy::buildClientResponse(head, context);
   exchange_.clientFraming = response.bodyFraming;
@@ -590,7 +596,8 @@ void Session::startTunnel() {
       policy::buildClientResponse(responseParser_->head(), context);
   if (!writeClient(response.head)) return;
   responseParser_.reset();
-  Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle);
+  Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle,
+                clientSentEof_);
   // The client slot moved to the tunnel with the socket: close() sees no client_ to release.
   close("upgraded to a tunnel");
 }
@@ -619,7 +626,9 @@ void Session::retryOnFreshConnection() {
 }
 
 void Session::onUpstreamFailure(const char* what, int status) {
-  if (phase_ == Phase::Closing || phase_ == Phase::LingeringClose) return;
+  if (phase_ == Phase::Closing || phase_ == Phase::FlushingBeforeClose ||
+      phase_ == Phase::LingeringClose)
+    return;
   if (canRetry()) {
     retryOnFreshConnection();
     return;
@@ -636,7 +645,8 @@ void Session::onUpstreamFailure(const char* what, int status) {
 void Session::respondError(uint16_t status, const std::string& detail) {
   if (phase_ == Phase::Closing) return;
   dropUpstream();
-  if (exchange_.responseHeadSent || phase_ == Phase::LingeringClose) {
+  if (exchange_.responseHeadSent || phase_ == Phase::FlushingBeforeClose ||
+      phase_ == Phase::LingeringClose) {
     close("error after the response head was sent");
     return;
   }
@@ -652,8 +662,9 @@ void Session::respondError(uint16_t status, const std::string& detail) {
 
 void Session::finishAndClose() {
   if (phase_ == Phase::Closing) return;
+  if (phase_ == Phase::FlushingBeforeClose || phase_ == Phase::LingeringClose) return;
   dropUpstream();
-  enterPhase(Phase::LingeringClose);
+  enterPhase(Phase::FlushingBeforeClose);
   if (client_->shutdown() < 0) {
     close("shutdown failed");
     return;
@@ -676,6 +687,7 @@ void Session::onSocketRead(Socket& socket) {
         armClientTimer(ClientTimer::Body);
         processClientInput();
         return;
+      case Phase::FlushingBeforeClose:
       case Phase::LingeringClose:
         client_->consume(client_->buffered());
         return;
@@ -705,10 +717,23 @@ void Session::onSocketBufferFull(Socket& socket) {
 void Session::onSocketEof(Socket& socket) {
   if (phase_ == Phase::Closing) return;
   if (&socket == client_.get()) {
-    // Between requests this is a clean end; inside a request or while it is being answered it
-    // aborts the exchange (and the upstream request with it).
-    close("client closed");
-    return;
+    switch (phase_) {
+      case Phase::AwaitingUpgradeResponse:
+        // A half-close behind an upgrade request: the held bytes still go through, and the
+        // tunnel (or the refusal) carries the EOF on.
+        clientSentEof_ = true;
+        updateReadState();
+        return;
+      case Phase::FlushingBeforeClose:
+        clientSentEof_ = true;  // close once our last bytes are out (onSocketShutdown)
+        updateReadState();
+        return;
+      default:
+        // Between requests this is a clean end; inside a request or while it is being answered
+        // it aborts the exchange (and the upstream request with it).
+        close("client closed");
+        return;
+    }
   }
   if (&socket != upstream_.get()) return;
   exchange_.upstreamBroken = true;
@@ -755,7 +780,15 @@ void Session::onSocketWritten(Socket& socket) {
   updateReadState();
 }
 
-void Session::onSocketShutdown(Socket& /*socket*/) {}
+void Session::onSocketShutdown(Socket& socket) {
+  if (phase_ != Phase::FlushingBeforeClose || &socket != client_.get()) return;
+  if (clientSentEof_) {
+    close("finished");
+    return;
+  }
+  enterPhase(Phase::LingeringClose);
+  updateReadState();
+}
 
 void Session::onClientTimeout() {
   if (phase_ == Phase::Closing) return;
@@ -790,7 +823,9 @@ void Session::onClientTimeout() {
 }
 
 void Session::onUpstreamTimeout() {
-  if (phase_ == Phase::Closing || phase_ == Phase::LingeringClose) return;
+  if (phase_ == Phase::Closing || phase_ == Phase::FlushingBeforeClose ||
+      phase_ == Phase::LingeringClose)
+    return;
   Counters& counters = server_.counters();
   if (phase_ == Phase::ConnectingUpstream) {
     ++counters.timeoutUpstreamConnect;

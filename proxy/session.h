@@ -46,7 +46,8 @@ class Session final : public ClientConnection, private SocketHandler {
     AwaitingResponseHead,     // request sent; waiting for the (interim or final) response head
     AwaitingUpgradeResponse,  // an upgrade request was sent; client bytes are held, unparsed
     StreamingResponse,        // final response head sent to the client; copying its body
-    LingeringClose,           // last bytes flushed, FIN sent; discarding client input briefly
+    FlushingBeforeClose,      // last response queued; waiting for it to flush and FIN to go
+    LingeringClose,           // FIN sent; discarding client input until EOF, briefly
     Closing,                  // close() ran; waiting for the close callbacks
   };
   // What the client timer currently measures, so that its expiry knows what it means.
@@ -120,7 +121,8 @@ class Session final : public ClientConnection, private SocketHandler {
   // yet, then closes gracefully; after a head was sent, just closes.
   void respondError(uint16_t status, const std::string& detail);
   // Flushes what was written, sends FIN, and discards client input until EOF or a short linger
-  // timeout, so that the client reads our last response instead of a reset.
+  // timeout, so that the client reads our last response instead of a reset (a close with unread
+  // input sends RST, which can destroy the response in the client's receive buffer).
   void finishAndClose();
   void dropUpstream();
 
@@ -155,6 +157,9 @@ class Session final : public ClientConnection, private SocketHandler {
   std::unique_ptr<parser::ResponseParser> responseParser_;
   Exchange exchange_;
   uint64_t exchangesDone_ = 0;
+  // The client half-closed while its bytes were held behind an upgrade request or while the last
+  // response was flushing: it is not read again, and the tunnel (if any) starts half-closed.
+  bool clientSentEof_ = false;
 };
 
 }  // namespace hoplite::proxy

@@ -7,13 +7,13 @@
 namespace hoplite::proxy {
 
 void Tunnel::start(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-                   const conf::Duration& idleTimeout) {
+                   const conf::Duration& idleTimeout, bool clientSentEof) {
   // Owned by itself from here on: freed in its timer's close callback, after close().
-  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout);
+  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof);
 }
 
 Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-               const conf::Duration& idleTimeout)
+               const conf::Duration& idleTimeout, bool clientSentEof)
     : server_(server),
       client_(std::move(client)),
       upstream_(std::move(upstream)),
@@ -29,6 +29,13 @@ Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<S
   if (phase_ == Phase::Closing) return;
   relay(*upstream_, *client_);
   if (phase_ == Phase::Closing) return;
+  if (clientSentEof) {
+    up_.eof = true;
+    if (upstream_->shutdown() < 0) {
+      close("tunnel shutdown failed");
+      return;
+    }
+  }
   idleTimer_.start(idleTimeout_);
   updateReadState();
 }

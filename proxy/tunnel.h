@@ -23,9 +23,11 @@ class Tunnel final : public ClientConnection, private SocketHandler {
  public:
   // Takes both sockets. Bytes already in the client's read buffer (held behind the upgrade
   // request) go up first, bytes already in the upstream's (after the 101 head) go down; writes
-  // already queued on either socket (the 101 head) stay ahead of them.
+  // already queued on either socket (the 101 head) stay ahead of them. `clientSentEof`: the
+  // client half-closed while its bytes were held; the upstream gets FIN after them.
   static void start(Server& server, std::unique_ptr<Socket> client,
-                    std::unique_ptr<Socket> upstream, const conf::Duration& idleTimeout);
+                    std::unique_ptr<Socket> upstream, const conf::Duration& idleTimeout,
+                    bool clientSentEof);
 
   void beginDrain() override {}  // a tunnel is in flight until it ends or the drain expires
   void forceClose() override { close("shutdown drain expired"); }
@@ -40,7 +42,7 @@ class Tunnel final : public ClientConnection, private SocketHandler {
   friend struct std::default_delete<Tunnel>;  // adopted in the last close callback
 
   Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-         const conf::Duration& idleTimeout);
+         const conf::Duration& idleTimeout, bool clientSentEof);
   ~Tunnel();
 
   void close(const char* reason);
