@@ -1,6 +1,7 @@
 #include "proxy/server.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "conf/cidr.h"
@@ -59,6 +60,8 @@ std::string hostOf(const struct sockaddr_storage& address) {
 }  // namespace
 
 Server::Server(uv_loop_t* loop, const conf::Config& config) : loop_(loop), config_(config) {
+  const char* debug = std::getenv("HOPLITE_DEBUG");
+  debugLog_ = debug != nullptr && *debug != '\0' && std::strcmp(debug, "0") != 0;
   for (const auto& [name, upstream] : config_.upstreams) {
     conf::Upstream named = upstream;
     named.name = name;

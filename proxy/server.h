@@ -39,6 +39,9 @@ class Server {
   Counters& counters() { return counters_; }
   const Counters& counters() const { return counters_; }
   bool draining() const { return draining_; }
+  // HOPLITE_DEBUG=1 in the environment logs why each connection closed (off by default: no
+  // per-request logging).
+  bool debugLog() const { return debugLog_; }
   UpstreamPool& pool(const std::string& upstreamName);
 
   // Every Session and Tunnel registers on creation and unregisters in its destructor.
@@ -75,6 +78,7 @@ class Server {
   uv_timer_t drainTimer_;
   bool draining_ = false;
   bool finished_ = false;
+  bool debugLog_ = false;
 };
 
 }  // namespace hoplite::proxy

@@ -87,8 +87,10 @@ Session::~Session() {
   server_.unregisterConnection(this);
 }
 
-void Session::close(const char* /*reason*/) {
+void Session::close(const char* reason) {
   if (phase_ == Phase::Closing) return;
+  if (server_.debugLog())
+    std::fprintf(stderr, "hoplite: session %p closed: %s\n", static_cast<void*>(this), reason);
   phase_ = Phase::Closing;
   if (client_) {
     Socket::dispose(std::move(client_));

@@ -1,6 +1,7 @@
 #include "proxy/tunnel.h"
 
 #include <cassert>
+#include <cstdio>
 
 #include "proxy/server.h"
 
@@ -45,8 +46,10 @@ Tunnel::~Tunnel() {
   server_.unregisterConnection(this);
 }
 
-void Tunnel::close(const char* /*reason*/) {
+void Tunnel::close(const char* reason) {
   if (phase_ == Phase::Closing) return;
+  if (server_.debugLog())
+    std::fprintf(stderr, "hoplite: tunnel %p closed: %s\n", static_cast<void*>(this), reason);
   phase_ = Phase::Closing;
   ++server_.counters().tunnelsClosed;
   Socket::dispose(std::move(client_));
