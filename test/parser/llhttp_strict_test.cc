@@ -9,7 +9,7 @@
 namespace hoplite::parser {
 namespace {
 
-TEST_CASE("the linked llhttp is the strict parser", "[parser]") {
+TEST_CASE("parser: the linked llhttp is the strict parser", "[parser]") {
   STATIC_REQUIRE(LLHTTP_STRICT_MODE == 1);
   // Loose llhttp accepts a lone CR ending the head and treats X as the next message; strict
   // llhttp refuses it (HPE_STRICT). This runs the very library hoplite links, without the wrapper.
@@ -26,7 +26,7 @@ TEST_CASE("the linked llhttp is the strict parser", "[parser]") {
   CHECK(llhttp_execute(&parser, spaced.data(), spaced.size()) == HPE_INVALID_HEADER_TOKEN);
 }
 
-TEST_CASE("the wrapper refuses the loose-only vector too", "[parser]") {
+TEST_CASE("parser: the wrapper refuses the loose-only vector too", "[parser]") {
   RequestParser parser;
   REQUIRE(parser.feed("GET / HTTP/1.1\r\nHost: a\r\n\rX").status == ParseStatus::Error);
   CHECK(parser.error().status == 400);

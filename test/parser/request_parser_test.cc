@@ -20,7 +20,7 @@ void checkEverySplit(const std::string& input, const std::string& expected,
   }
 }
 
-TEST_CASE("request transcripts are the same for every split", "[parser]") {
+TEST_CASE("parser: request transcripts are the same for every split", "[parser]") {
   auto [name, input, expected] = GENERATE(table<const char*, std::string, std::string>({
       {"simple GET", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "head GET / host=a | complete"},
       {"query kept", "GET /p?q=1&r HTTP/1.1\r\nHost: a:8080\r\n\r\n",
@@ -110,7 +110,7 @@ TEST_CASE("request transcripts are the same for every split", "[parser]") {
   checkEverySplit(input, expected);
 }
 
-TEST_CASE("request heads keep field order, name case, and trim values", "[parser]") {
+TEST_CASE("parser: request heads keep field order, name case, and trim values", "[parser]") {
   RequestParser parser;
   const std::string input =
       "GET / HTTP/1.1\r\nHost:  a.example \r\nX-MiXeD:\tv1 \t\r\nx-mixed: v2\r\nEmpty:\r\n\r\n";
@@ -126,7 +126,7 @@ TEST_CASE("request heads keep field order, name case, and trim values", "[parser
   REQUIRE(parser.feed({}).status == ParseStatus::MessageComplete);
 }
 
-TEST_CASE("feed returns at each event with consumed ending at its boundary", "[parser]") {
+TEST_CASE("parser: feed returns at each event with consumed ending at its boundary", "[parser]") {
   RequestParser parser;
   std::string body;
   parser.setBodyHandler([&body](std::string_view s) { body.append(s); });
@@ -160,7 +160,7 @@ TEST_CASE("feed returns at each event with consumed ending at its boundary", "[p
   REQUIRE(parser.finish().status == ParseStatus::NeedMore);
 }
 
-TEST_CASE("upgrade pause leaves the following bytes unconsumed", "[parser]") {
+TEST_CASE("parser: upgrade pause leaves the following bytes unconsumed", "[parser]") {
   const std::string head =
       "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: "
       "websocket\r\n\r\n";
@@ -190,7 +190,7 @@ TEST_CASE("upgrade pause leaves the following bytes unconsumed", "[parser]") {
   }
 }
 
-TEST_CASE("finish inside a message is a truncation error", "[parser]") {
+TEST_CASE("parser: finish inside a message is a truncation error", "[parser]") {
   auto [input, expected] = GENERATE(table<std::string, std::string>({
       {"", "eof"},
       {"\r\n", "eof"},
@@ -210,7 +210,7 @@ TEST_CASE("finish inside a message is a truncation error", "[parser]") {
   }
 }
 
-TEST_CASE("body limit: exactly at the limit passes, one byte more is 413", "[parser]") {
+TEST_CASE("parser: body limit: exactly at the limit passes, one byte more is 413", "[parser]") {
   TranscriptOptions options;
   options.limits.maxBodyBytes = 5;
   checkEverySplit("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
@@ -227,7 +227,7 @@ TEST_CASE("body limit: exactly at the limit passes, one byte more is 413", "[par
       "head POST / host=a chunked | body abcde | error 413", options);
 }
 
-TEST_CASE("header limits are inclusive", "[parser]") {
+TEST_CASE("parser: header limits are inclusive", "[parser]") {
   const std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\r\n";
   TranscriptOptions options;
   options.limits.maxHeaderBytes = head.size();
@@ -240,7 +240,7 @@ TEST_CASE("header limits are inclusive", "[parser]") {
   checkEverySplit(head, "error 431", options);
 }
 
-TEST_CASE("the two 431 errors have distinct reasons", "[parser]") {
+TEST_CASE("parser: the two 431 errors have distinct reasons", "[parser]") {
   ParserLimits bytes;
   bytes.maxHeaderBytes = 20;
   RequestParser a(bytes);
@@ -254,7 +254,7 @@ TEST_CASE("the two 431 errors have distinct reasons", "[parser]") {
   CHECK(a.error().reason != b.error().reason);
 }
 
-TEST_CASE("a large body streams without being buffered whole", "[parser]") {
+TEST_CASE("parser: a large body streams without being buffered whole", "[parser]") {
   RequestParser parser;
   size_t delivered = 0;
   size_t calls = 0;

@@ -21,7 +21,7 @@ void expectRejected(const std::string& input, int status) {
   }
 }
 
-TEST_CASE("malformed request heads are refused with their status", "[parser]") {
+TEST_CASE("parser: malformed request heads are refused with their status", "[parser]") {
   auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       // Line endings.
       {"bare LF ending a field line", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400},
@@ -148,7 +148,7 @@ TEST_CASE("malformed request heads are refused with their status", "[parser]") {
   expectRejected(input, status);
 }
 
-TEST_CASE("rejections carry a short reason", "[parser]") {
+TEST_CASE("parser: rejections carry a short reason", "[parser]") {
   auto [input, reason] = GENERATE(table<std::string, std::string>({
       {"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", "obsolete line folding"},
       {"GET / HTTP/1.1\r\nX: y\r\n\r\n", "missing Host field"},
@@ -163,7 +163,7 @@ TEST_CASE("rejections carry a short reason", "[parser]") {
   CHECK(parser.error().reason == reason);
 }
 
-TEST_CASE("chunk extensions are bounded per message", "[parser]") {
+TEST_CASE("parser: chunk extensions are bounded per message", "[parser]") {
   ParserLimits limits;
   limits.maxChunkExtensionBytes = 16;
   const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";

@@ -7,7 +7,7 @@
 namespace hoplite::parser {
 namespace {
 
-TEST_CASE("request targets normalise to origin-form", "[parser]") {
+TEST_CASE("parser: request targets normalise to origin-form", "[parser]") {
   auto [method, raw, target, authority] =
       GENERATE(table<std::string, std::string, std::string, std::string>({
           {"GET", "/", "/", ""},
@@ -27,7 +27,7 @@ TEST_CASE("request targets normalise to origin-form", "[parser]") {
   CHECK(out.absoluteForm == !authority.empty());
 }
 
-TEST_CASE("bad request targets are 400", "[parser]") {
+TEST_CASE("parser: bad request targets are 400", "[parser]") {
   auto [method, raw] = GENERATE(table<std::string, std::string>({
       {"GET", "*"},
       {"GET", "a/b"},
@@ -45,7 +45,7 @@ TEST_CASE("bad request targets are 400", "[parser]") {
   CHECK(err->status == 400);
 }
 
-TEST_CASE("Host values", "[parser]") {
+TEST_CASE("parser: Host values", "[parser]") {
   auto [host, ok] = GENERATE(table<std::string, bool>({
       {"", true},
       {"example.com", true},
@@ -66,7 +66,7 @@ TEST_CASE("Host values", "[parser]") {
   CHECK(isValidHostValue(host) == ok);
 }
 
-TEST_CASE("token and field-value character classes", "[parser]") {
+TEST_CASE("parser: token and field-value character classes", "[parser]") {
   CHECK(isToken("Content-Type"));
   CHECK(isToken("!#$%&'*+-.^_`|~09azAZ"));
   CHECK_FALSE(isToken(""));

@@ -11,7 +11,7 @@ using testing::allSplits;
 using testing::responseTranscript;
 using testing::TranscriptOptions;
 
-TEST_CASE("response transcripts are the same for every split", "[parser]") {
+TEST_CASE("parser: response transcripts are the same for every split", "[parser]") {
   auto [name, method, input,
         expected] = GENERATE(table<const char*, std::string, std::string, std::string>({
       {"content-length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
@@ -100,7 +100,8 @@ TEST_CASE("response transcripts are the same for every split", "[parser]") {
   }
 }
 
-TEST_CASE("101: the bytes after the head are not consumed and more input is an error", "[parser]") {
+TEST_CASE("parser: 101: the bytes after the head are not consumed and more input is an error",
+          "[parser]") {
   ResponseParser parser;
   parser.expectResponseTo("GET");
   const std::string head =
@@ -124,7 +125,7 @@ TEST_CASE("101: the bytes after the head are not consumed and more input is an e
   REQUIRE(parser.feed(input).status == ParseStatus::Error);
 }
 
-TEST_CASE("expectResponseTo applies per response", "[parser]") {
+TEST_CASE("parser: expectResponseTo applies per response", "[parser]") {
   ResponseParser parser;
   parser.expectResponseTo("HEAD");
   std::string input = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
@@ -144,7 +145,7 @@ TEST_CASE("expectResponseTo applies per response", "[parser]") {
   CHECK(body == "abc");
 }
 
-TEST_CASE("response heads keep reason, fields and status", "[parser]") {
+TEST_CASE("parser: response heads keep reason, fields and status", "[parser]") {
   ResponseParser parser;
   REQUIRE(
       parser
@@ -160,7 +161,7 @@ TEST_CASE("response heads keep reason, fields and status", "[parser]") {
   CHECK(h.keepAlive);
 }
 
-TEST_CASE("finish between responses is a clean end", "[parser]") {
+TEST_CASE("parser: finish between responses is a clean end", "[parser]") {
   ResponseParser parser;
   REQUIRE(parser.betweenMessages());
   REQUIRE(parser.finish().status == ParseStatus::NeedMore);
