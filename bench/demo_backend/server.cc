@@ -16,14 +16,22 @@ void onConnectionTrampoline(uv_stream_t* listener, int status) {
 // Formats a socket address as "1.2.3.4:port" or "[::1]:port".
 std::string formatAddress(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "";
+  uint16_t port = 0;
+  std::string text;
   if (address.ss_family == AF_INET6) {
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
     uv_ip6_name(v6, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
+    port = ntohs(v6->sin6_port);
+    text.append("[").append(host).append("]");
+  } else {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    uv_ip4_name(v4, host, sizeof host);
+    port = ntohs(v4->sin_port);
+    text.append(host);
   }
-  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-  uv_ip4_name(v4, host, sizeof host);
-  return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
+  // Appending piece by piece: GCC 12's -Wrestrict misfires on chained operator+ at -O3.
+  text.append(":").append(std::to_string(port));
+  return text;
 }
 
 }  // namespace
