@@ -172,8 +172,7 @@ bool isTokenChar(char c) {
 
 struct HostPortParse {
   std::optional<HostPort> value;
-  std::string problem;     // set when value is empty: why, as a phrase after the quoted text
-  bool portRange = false;  // the only problem is a port above 65535
+  std::string problem;  // set when value is empty: why, as a phrase after the quoted text
 };
 
 HostPortParse splitHostPort(std::string_view text) {
@@ -227,7 +226,6 @@ HostPortParse splitHostPort(std::string_view text) {
     result.problem = port.empty() ? "has no port" : "has port " + quote(port) + ", not a number";
     if (port.size() > 5 && std::all_of(port.begin(), port.end(), isDigit)) {
       result.problem = "has port " + std::string(port) + ", which is out of range";
-      result.portRange = true;
     }
     return result;
   }
@@ -235,7 +233,6 @@ HostPortParse splitHostPort(std::string_view text) {
   std::from_chars(port.data(), port.data() + port.size(), number);
   if (number > 65535) {
     result.problem = "has port " + std::to_string(number) + ", which is out of range";
-    result.portRange = true;
     return result;
   }
   result.value = HostPort{std::string(host), static_cast<uint16_t>(number)};
@@ -845,8 +842,8 @@ std::string syntaxError(std::string_view text, std::string_view sourceName,
   const size_t column = detail.find("column ");
   const size_t colon = detail.find(": ", column == std::string::npos ? 0 : column);
   if (colon != std::string::npos) detail = detail.substr(colon + 2);
-  std::string message = std::string(sourceName) + ": broken JSON at " +
-                        lineAndColumn(text, error.byte) + ": " + detail;
+  std::string message = "broken JSON at " + lineAndColumn(text, error.byte) + ": " + detail;
+  if (!sourceName.empty()) message = std::string(sourceName) + ": " + message;
   // Two mistakes account for most broken configs; name them.
   const size_t index = std::min(error.byte == 0 ? 0 : error.byte - 1, text.size());
   const std::string_view before = text.substr(0, index);
@@ -939,7 +936,8 @@ LoadResult parseConfig(std::string_view jsonText, std::string_view sourceName) {
   }
 }
 
-// Contract: never throws; a missing or unreadable file is one error naming the path.
+// Contract: never throws; a missing or unreadable file is one error naming the path. Syntax
+// errors are not prefixed with the path (see below).
 LoadResult loadConfigFile(const std::string& path) {
   try {
     std::ifstream file(path, std::ios::binary);
@@ -956,7 +954,9 @@ LoadResult loadConfigFile(const std::string& path) {
       result.errors.push_back({"", "cannot read " + quote(path) + ": read error"});
       return result;
     }
-    return parseConfig(contents.str(), path);
+    // Callers print the file's path before each error (main does), so syntax errors do not
+    // repeat it.
+    return parseConfig(contents.str(), "");
   } catch (const std::exception& error) {
     LoadResult result;
     result.errors.push_back({"", "cannot read " + quote(path) + ": " + error.what()});

@@ -296,3 +296,15 @@ TEST_CASE("conf: no input makes the loader throw", "[conf][errors]") {
   CHECK_FALSE(result.config.has_value());
   CHECK_FALSE(result.errors.empty());
 }
+
+TEST_CASE("conf: syntax errors carry the source name only when given one",
+          "[conf][errors][syntax]") {
+  auto [sourceName, expected] = GENERATE(table<std::string, std::string>({
+      {"site.json", "site.json: broken JSON at line 1, column 2"},
+      {"", "broken JSON at line 1, column 2"},
+  }));
+  CAPTURE(sourceName);
+  const LoadResult result = parseConfig("{", sourceName);
+  REQUIRE(result.errors.size() == 1);
+  CHECK_THAT(result.errors[0].toText(), Catch::StartsWith(expected));
+}
