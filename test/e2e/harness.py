@@ -445,7 +445,7 @@ class Process:
     def running(self):
         return self.proc.poll() is None
 
-    def signal(self, signum):
+    def send_signal(self, signum):
         if self.running():
             os.kill(self.pid, signum)
 
@@ -455,6 +455,7 @@ class Process:
         except subprocess.TimeoutExpired:
             return None
         self.stderr.join(5)
+        self.proc.stderr.close()
         return self.returncode
 
     def stop(self, signum=signal.SIGTERM, timeout=STOP_TIMEOUT):
@@ -462,7 +463,7 @@ class Process:
         (negative for a signal), or raises if even SIGKILL did not end it."""
         if self.returncode is not None:
             return self.returncode
-        self.signal(signum)
+        self.send_signal(signum)
         if self.wait(timeout) is None:
             self.kill()
             raise AssertionError(f"{self.name} ignored signal {signum} for {timeout}s; stderr:\n"
