@@ -26,6 +26,13 @@ struct PeerInfo {
 //   X-Forwarded-For = peer, -Proto = scheme, -Port = listener port, -Host = `host`;
 // - Forwarded (RFC 7239, IPv6 quoted and bracketed) and "Via: 1.1 hoplite" only when enabled.
 // `host` is the request's effective host (RequestHead::host).
+//
+// Output: the other fields in their order, then the forwarding section in a fixed order
+// (X-Forwarded-For, -Proto, -Port, -Host, Forwarded, Via); a trusted peer's fields move there, and
+// list-valued ones (X-Forwarded-For, Forwarded, Via) are merged into one field. Forwarded is
+// "for=<node>;proto=<scheme>;host=<host>" (host omitted when empty, quoted when not a token).
+// With x_forwarded (or forwarded) off nothing of that kind is added, but an untrusted peer's
+// incoming fields are still dropped. With via off an incoming Via passes untouched.
 parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string& host,
                                   const PeerInfo& peer, const conf::ForwardedSettings& settings);
 

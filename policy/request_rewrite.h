@@ -18,11 +18,14 @@ struct UpstreamRequest {
   std::string head;
   // How the proxy must frame the body it forwards: None, Length (contentLength bytes, copied as
   // is) or Chunked (the proxy writes chunk framing around each body piece, then "0\r\n\r\n").
+  // A body-less POST/PUT/PATCH gets "Content-Length: 0" in the head but stays None here.
   parser::Framing bodyFraming = parser::Framing::None;
   uint64_t contentLength = 0;
 };
 
 // `upgrade` is the result of classifyUpgradeRequest for this head; it must not be Invalid.
+// Fields with an invalid name or a CR/LF/NUL in the value are never written (the parser refuses
+// them already). An empty `request.host` (HTTP/1.0 without Host) is sent as an empty Host field.
 UpstreamRequest buildUpstreamRequest(const parser::RequestHead& request,
                                      const UpgradeRequest& upgrade, const PeerInfo& peer,
                                      const conf::ForwardedSettings& forwarded);

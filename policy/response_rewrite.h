@@ -35,6 +35,15 @@ struct ClientResponse {
 // body sent to an HTTP/1.1 client; an HTTP/1.0 client gets a close-delimited body instead), and
 // "Connection: close" when closeAfter (or "Connection: keep-alive" to a keep-alive HTTP/1.0
 // client).
+//
+// Details: the status line is always HTTP/1.1; the upstream's reason is kept when it is printable
+// ASCII, else reasonPhrase(). HEAD/204/304 responses have framing None; HEAD and 304 keep the
+// upstream's Content-Length (it describes the representation), 204 never has one. A final status
+// that may have content but has framing None gets "Content-Length: 0". Interim 1xx heads carry no
+// framing and no Connection field, and are empty for an HTTP/1.0 client; a 101 that is not
+// `upgradeAccepted` gives an empty head too (the engine answers 502 instead). Head order: status
+// line, end-to-end fields, Via, framing field, Connection (then Upgrade for a 101). The upstream's
+// own "Connection: close" never closes the client connection.
 ClientResponse buildClientResponse(const parser::ResponseHead& response,
                                    const ResponseContext& context);
 

@@ -27,8 +27,13 @@ struct UpgradeRequest {
 };
 
 // An upgrade request is HTTP/1.1 with an Upgrade field and "upgrade" among the Connection tokens.
-// Only protocols in `settings.allow` are granted. A websocket upgrade must be GET, without a body,
-// with a Sec-WebSocket-Key that base64-decodes to 16 bytes and a Sec-WebSocket-Version of 13.
+// Only protocols in `settings.allow` are granted. A websocket upgrade must be GET, without a body
+// (framing None, or Length 0), with exactly one Sec-WebSocket-Key that base64-decodes to 16 bytes
+// and exactly one Sec-WebSocket-Version of 13; otherwise Invalid with status 400 (RFC 6455 §4.2.2
+// would answer a bad version with 426 + "Sec-WebSocket-Version: 13"; 400 is the simple choice).
+// Other allowed protocols are granted only without a body (else Refused), since the tunnel must
+// start right after the head. Offering "websocket, foo/1" with only websocket allowed grants
+// "websocket". `reason` also says why a None came back for an Upgrade field that was ignored.
 UpgradeRequest classifyUpgradeRequest(const parser::RequestHead& request,
                                       const conf::UpgradeSettings& settings);
 
