@@ -532,10 +532,13 @@ class FakeBackend:
     connection (index counts from 1). Handlers assert what they receive and send exact bytes;
     an exception in a handler is recorded and fails the test in check()."""
 
-    def __init__(self, handler, backlog=128):
+    def __init__(self, handler, backlog=128, sockopts=()):
         self.handler = handler
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Set before listen() so that accepted sockets inherit them (buffer sizes need that).
+        for level, option, value in sockopts:
+            self.listener.setsockopt(level, option, value)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(backlog)
         self.port = self.listener.getsockname()[1]
@@ -667,6 +670,7 @@ class E2ETestCase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="hoplite-e2e-")
         self.addCleanup(self._remove_tmp)
+        self._clients = []
 
     def _remove_tmp(self):
         for name in os.listdir(self.tmp):
@@ -682,8 +686,8 @@ class E2ETestCase(unittest.TestCase):
         code = backend.stop()
         self.assertEqual(code, 0, f"demo_backend exited {code}; stderr:\n{backend.stderr.text()}")
 
-    def fake_backend(self, handler, backlog=128):
-        backend = FakeBackend(handler, backlog)
+    def fake_backend(self, handler, backlog=128, sockopts=()):
+        backend = FakeBackend(handler, backlog, sockopts)
         self.addCleanup(self._stop_fake, backend)
         return backend
 
@@ -702,8 +706,13 @@ class E2ETestCase(unittest.TestCase):
         if proxy.returncode is None:
             self.stop_hoplite(proxy)
 
-    def stop_hoplite(self, proxy, timeout=STOP_TIMEOUT):
-        """SIGTERM, require exit 0 and a counters line; returns the counters."""
+    def stop_hoplite(self, proxy, timeout=STOP_TIMEOUT, close_clients=True):
+        """SIGTERM, require exit 0 and a counters line; returns the counters. First closes every
+        client this test opened (unless told not to), as finished clients would: a connection
+        hoplite ended but the client never closed is left to hoplite's lingering close."""
+        if close_clients:
+            for peer in self._clients:
+                peer.close()
         code = proxy.stop(timeout=timeout)
         self.assertEqual(code, 0, f"hoplite exited {code}; stderr:\n{proxy.stderr.text()}")
         self.assertIsNotNone(proxy.counters, f"no counters line; stderr:\n{proxy.stderr.text()}")
@@ -713,6 +722,7 @@ class E2ETestCase(unittest.TestCase):
 
     def connect(self, port, source="127.0.0.1", timeout=IO_TIMEOUT):
         peer = connect(port, source, timeout)
+        self._clients.append(peer)
         self.addCleanup(peer.close)
         return peer
 
