@@ -17,6 +17,9 @@
 #include <span>
 #include <sstream>
 
+#include "conf/host_port.h"
+#include "conf/suggest.h"
+
 namespace hoplite::conf {
 
 namespace {
@@ -83,160 +86,10 @@ std::string joinQuoted(std::span<const std::string_view> words) {
   return result;
 }
 
-// Keys compared for "did you mean": case, "_" and "-" do not count, so "clientIdle" and
-// "Client-Idle" both find "client_idle".
-std::string normalizeKey(std::string_view key) {
-  std::string result;
-  for (char c : key) {
-    if (c == '_' || c == '-') continue;
-    result += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return result;
-}
-
-// Optimal string alignment distance: Levenshtein plus adjacent transpositions, the most common
-// typo.
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-// The known word closest to `word`, when it is close enough to be a plausible typo: one edit for
-// short words, two for words of six letters or more.
-std::optional<std::string_view> closest(std::string_view word,
-                                        std::span<const std::string_view> known) {
-  const std::string normalized = normalizeKey(word);
-  std::optional<std::string_view> best;
-  size_t bestDistance = std::numeric_limits<size_t>::max();
-  for (std::string_view candidate : known) {
-    const std::string target = normalizeKey(candidate);
-    const size_t distance = editDistance(normalized, target);
-    const size_t allowed = target.size() >= 6 ? 2 : 1;
-    if (distance <= allowed && distance < target.size() && distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-// A DNS name or IPv4 literal: dot-separated labels of letters, digits, "-" and "_". A name made
-// only of digits and dots must be a valid IPv4 address ("300.1.1.1" is a typo, not a name).
-bool isHostName(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
-  bool numeric = true;
-  size_t labelLength = 0;
-  for (char c : host) {
-    if (c == '.') {
-      if (labelLength == 0) return false;
-      labelLength = 0;
-      continue;
-    }
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
-    if (!ok || ++labelLength > 63) return false;
-    if (!isDigit(c)) numeric = false;
-  }
-  if (labelLength == 0) return false;  // empty last label: "example.com." or "a..b"
-  if (numeric) {
-    const auto address = IpAddress::fromText(host);
-    return address && address->family == IpAddress::Family::V4;
-  }
-  return true;
-}
-
-bool isIpv6Literal(std::string_view text) {
-  // fromText maps ::ffff:a.b.c.d to IPv4, but it is still an IPv6 literal; the ':' tells them
-  // apart.
-  return text.find(':') != std::string_view::npos && IpAddress::fromText(text).has_value();
-}
-
 // RFC 9110 §5.6.2 tchar.
 bool isTokenChar(char c) {
   if (std::isalnum(static_cast<unsigned char>(c)) != 0) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-// ------------------------------------------------------------------------------------------
-// host:port with the reason it failed, which parseHostPort drops and the validator reports.
-
-struct HostPortParse {
-  std::optional<HostPort> value;
-  std::string problem;  // set when value is empty: why, as a phrase after the quoted text
-};
-
-HostPortParse splitHostPort(std::string_view text) {
-  HostPortParse result;
-  std::string_view host;
-  std::string_view port;
-  if (text.empty()) {
-    result.problem = "is empty";
-    return result;
-  }
-  if (text.front() == '[') {
-    const size_t close = text.find(']');
-    if (close == std::string_view::npos) {
-      result.problem = "has no closing \"]\"";
-      return result;
-    }
-    host = text.substr(1, close - 1);
-    if (!isIpv6Literal(host)) {
-      result.problem = "has no IPv6 address inside its brackets";
-      return result;
-    }
-    const std::string_view rest = text.substr(close + 1);
-    if (rest.empty()) {
-      result.problem = "has no port";
-      return result;
-    }
-    if (rest.front() != ':') {
-      result.problem = "has something other than \":port\" after \"]\"";
-      return result;
-    }
-    port = rest.substr(1);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      result.problem = "has no port";
-      return result;
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      result.problem = "is an IPv6 address without brackets (write \"[" + std::string(host) +
-                       "]:" + std::string(port) + "\")";
-      return result;
-    }
-    if (!isHostName(host)) {
-      result.problem = "has " + quote(host) + ", which is not a host name or IP address";
-      return result;
-    }
-  }
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), isDigit)) {
-    result.problem = port.empty() ? "has no port" : "has port " + quote(port) + ", not a number";
-    if (port.size() > 5 && std::all_of(port.begin(), port.end(), isDigit)) {
-      result.problem = "has port " + std::string(port) + ", which is out of range";
-    }
-    return result;
-  }
-  uint32_t number = 0;
-  std::from_chars(port.data(), port.data() + port.size(), number);
-  if (number > 65535) {
-    result.problem = "has port " + std::to_string(number) + ", which is out of range";
-    return result;
-  }
-  result.value = HostPort{std::string(host), static_cast<uint16_t>(number)};
-  return result;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -317,7 +170,7 @@ class Reader {
                          std::span<const std::string_view> known) {
     for (const auto& [key, value] : object.items()) {
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      if (const auto suggestion = closest(key, known)) {
+      if (const auto suggestion = closestWord(key, known)) {
         fail(child(path, key), "unknown key; did you mean " + quote(*suggestion) + "?");
       } else {
         fail(child(path, key), "unknown key; the keys allowed here are " + joinQuoted(known));
@@ -739,7 +592,7 @@ std::vector<Route> readRoutes(Reader& reader, const Json& value, const std::stri
         // With no upstreams at all, "/upstreams" already carries the error.
         if (!names.empty() && std::find(names.begin(), names.end(), *name) == names.end()) {
           std::string message = quote(*name) + " is not an upstream; ";
-          if (const auto suggestion = closest(*name, nameViews)) {
+          if (const auto suggestion = closestWord(*name, nameViews)) {
             message += "did you mean " + quote(*suggestion) + "? The known ones are " + knownList;
           } else {
             message += "the known upstreams are " + knownList;
@@ -988,11 +841,6 @@ std::optional<Duration> parseDuration(std::string_view text) {
   std::from_chars(text.data(), text.data() + digits, value);
   if (value > std::numeric_limits<int64_t>::max() / perUnit) return std::nullopt;
   return Duration{std::chrono::milliseconds(value * perUnit)};
-}
-
-// Contract: see the header; the host keeps its case and loses its brackets.
-std::optional<HostPort> parseHostPort(std::string_view text) {
-  return splitHostPort(text).value;
 }
 
 }  // namespace hoplite::conf

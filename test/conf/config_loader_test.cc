@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "conf/host_port.h"
+
 using hoplite::conf::Config;
 using hoplite::conf::Duration;
 using hoplite::conf::HostPort;
@@ -264,4 +266,27 @@ TEST_CASE("conf: loadConfigFile reads a file and reports a missing one", "[conf]
   CHECK(missing.errors[0].path.empty());
   CHECK_THAT(missing.errors[0].toText(),
              Catch::StartsWith("cannot read \"/nonexistent/hoplite.json\""));
+}
+
+TEST_CASE("conf: host names", "[conf][hostport]") {
+  auto [host, valid] = GENERATE(table<std::string, bool>({
+      {"example.com", true},
+      {"a", true},
+      {"app_1.internal", true},
+      {"10.0.0.1", true},
+      {"xn--bcher-kva.example", true},
+      {std::string(63, 'a') + ".com", true},
+      {std::string(64, 'a') + ".com", false},  // label longer than 63
+      {"example.com.", false},
+      {".example.com", false},
+      {"a..b", false},
+      {"", false},
+      {"ex ample.com", false},
+      {"300.1.1.1", false},
+      {"1.2.3", false},
+      {"::1", false},
+      {"*.example.com", false},  // a pattern, not a name
+  }));
+  CAPTURE(host);
+  CHECK(hoplite::conf::isHostName(host) == valid);
 }
