@@ -10,6 +10,7 @@ packages=(
   node-llhttp                               # llhttp 8.1.0 C sources, compiled by CMake
   catch2                                    # unit tests (Catch2 v2)
   curl python3 python3-websockets           # end-to-end tests and the demo's clients
+  python3-jsonschema                        # checks conf/hoplite.schema.json against the configs
   "$@"
 )
 
