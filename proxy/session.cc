@@ -355,7 +355,9 @@ void Session::connectUpstream(bool allowReuse) {
           0 ||
       uv_ip6_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in6*>(&address)) ==
           0) {
-    connectTo(reinterpret_cast<const sockaddr*>(&address));
+    exchange_.addresses.assign(1, address);
+    exchange_.nextAddress = 0;
+    connectToNextAddress(UV_ECONNREFUSED);
     return;
   }
   // A host name: resolve on the thread pool, never blocking the loop.
@@ -389,23 +391,36 @@ void Session::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res
     self->onUpstreamFailure("resolve", status < 0 ? status : UV_EAI_NONAME);
     return;
   }
-  struct sockaddr_storage address;
-  std::memset(&address, 0, sizeof address);
-  std::memcpy(&address, result->ai_addr, result->ai_addrlen);
-  uv_freeaddrinfo(result);
-  if (address.ss_family == AF_INET6) {
-    reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(request->port);
-  } else {
-    reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(request->port);
+  std::vector<struct sockaddr_storage>& addresses = self->exchange_.addresses;
+  addresses.clear();
+  self->exchange_.nextAddress = 0;
+  for (const struct addrinfo* entry = result; entry != nullptr; entry = entry->ai_next) {
+    if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
+    struct sockaddr_storage address;
+    std::memset(&address, 0, sizeof address);
+    std::memcpy(&address, entry->ai_addr, entry->ai_addrlen);
+    if (address.ss_family == AF_INET6) {
+      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(request->port);
+    } else {
+      reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(request->port);
+    }
+    addresses.push_back(address);
   }
-  self->connectTo(reinterpret_cast<const sockaddr*>(&address));
+  uv_freeaddrinfo(result);
+  self->connectToNextAddress(UV_EAI_NONAME);
 }
 
-void Session::connectTo(const struct sockaddr* address) {
+void Session::connectToNextAddress(int lastError) {
+  if (upstream_) Socket::dispose(std::move(upstream_));
+  if (exchange_.nextAddress >= exchange_.addresses.size()) {
+    onUpstreamFailure("connect", lastError);
+    return;
+  }
+  const struct sockaddr_storage& address = exchange_.addresses[exchange_.nextAddress++];
   upstream_ = std::make_unique<Socket>(server_.loop());
   upstream_->setHandler(this);
-  const int rc = upstream_->connect(address);
-  if (rc < 0) onUpstreamFailure("connect", rc);
+  const int rc = upstream_->connect(reinterpret_cast<const sockaddr*>(&address));
+  if (rc < 0) connectToNextAddress(rc);
 }
 
 void Session::onSocketConnected(Socket& socket) {
@@ -763,6 +778,10 @@ void Session::onSocketError(Socket& socket, int status, const char* what) {
     return;
   }
   if (&socket != upstream_.get()) return;
+  if (phase_ == Phase::ConnectingUpstream) {
+    connectToNextAddress(status);
+    return;
+  }
   exchange_.upstreamBroken = true;
   if (std::strcmp(what, "write") == 0 && exchange_.responseStarted) {
     // The upstream stopped reading the request but is answering: let the response finish.

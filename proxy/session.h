@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "conf/config.h"
 #include "parser/http_message.h"
@@ -72,6 +73,10 @@ class Session final : public ClientConnection, private SocketHandler {
     bool upstreamBroken = false;     // never pool: write failed, EOF seen
     bool closeAfter = false;         // close the client connection after this response
     parser::Framing clientFraming = parser::Framing::None;
+    // Where the chosen server may be reached (a name can resolve to several, e.g. ::1 and
+    // 127.0.0.1 for localhost); tried in order until one accepts.
+    std::vector<struct sockaddr_storage> addresses;
+    size_t nextAddress = 0;
   };
 
   friend struct std::default_delete<Session>;  // adopted in the last close callback
@@ -93,7 +98,8 @@ class Session final : public ClientConnection, private SocketHandler {
   void onRequestBody(std::string_view bytes);
   void onRequestComplete();
   void connectUpstream(bool allowReuse);
-  void connectTo(const struct sockaddr* address);
+  // Connects to the next of exchange_.addresses; when none is left, fails with `lastError`.
+  void connectToNextAddress(int lastError);
   static void onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result);
   void onUpstreamReady();
 
