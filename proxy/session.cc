@@ -529,6 +529,11 @@ void Session::onResponseHead() {
   context.clientKeepAlive = exchange_.request.keepAlive;
   context.via = server_.config().forwarded.via;
   if (head.status < 200) {
+    // An interim response nobody asked for (a 100 without Expect, or an unknown 1xx) means the
+    // upstream's idea of this exchange may differ from ours: do not reuse the connection.
+    const bool expected =
+        head.status == 103 || (head.status == 100 && exchange_.request.expectsContinue);
+    if (!expected) exchange_.upstreamBroken = true;
     // Interim (100 Continue, 103): relayed unless the client speaks HTTP/1.0 (empty head).
     const policy::ClientResponse interim = policy::buildClientResponse(head, context);
     writeClient(interim.head);
