@@ -223,7 +223,9 @@ void LoadRun::onClosed(Connection& connection, bool clean) {
         ++errors_;
       }
     }
-    if (stage_ == Stage::Measuring) openSlot(connection.slot());
+    // A clean cycle starts the next one at once; after a failure the slot waits for the sweep
+    // timer, so a refusing target costs ten attempts a second per slot, not a busy loop.
+    if (stage_ == Stage::Measuring && connection.established && clean) openSlot(connection.slot());
   } else if (stage_ == Stage::Opening) {
     if (wasOpening) {
       ++failed_;
