@@ -554,6 +554,8 @@ def main():
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help="comma list, a subset of direct,hoplite,nginx,haproxy (for development)")
     ap.add_argument("--reps", type=int)
+    ap.add_argument("--big-idle", type=int, default=50000,
+                    help="tunnels for hoplite's large idle run (scenario 8)")
     ap.add_argument("--note", default="", help="free text recorded with the results")
     args = ap.parse_args()
     chosen = args.systems.split(",")
@@ -566,7 +568,6 @@ def main():
     args.idle_counts = [1000] if quick else [1000, 10000]
     args.mem_reps = 1 if quick else 3
     args.idle_hold = 0.5 if quick else 1.0
-    args.big_idle = 50000
     groups = set(args.scenarios.split(","))
 
     run_dir = os.path.join(args.build_dir, "bench-run")
