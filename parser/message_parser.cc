@@ -217,30 +217,31 @@ int onHeaderValueCompleteCb(llhttp_t* p);
 
 }  // namespace
 
+// Designated initializers: the compiler checks every slot against llhttp 8.1.0's field order.
 const llhttp_settings_t ParserCore::kSettings = {
-    onMessageBeginCb,         // on_message_begin
-    onUrlCb,                  // on_url
-    onStatusCb,               // on_status
-    nullptr,                  // on_method: the method is taken from the validated start line
-    nullptr,                  // on_version: http_major/http_minor are read at headers complete
-    onHeaderFieldCb,          // on_header_field
-    onHeaderValueCb,          // on_header_value
-    onChunkExtensionCb,       // on_chunk_extension_name: counted against the extension limit
-    onChunkExtensionCb,       // on_chunk_extension_value: likewise
-    onHeadersCompleteCb,      // on_headers_complete
-    onBodyCb,                 // on_body
-    onMessageCompleteCb,      // on_message_complete
-    nullptr,                  // on_url_complete: the URL is used whole at headers complete
-    nullptr,                  // on_status_complete: likewise for the reason phrase
-    nullptr,                  // on_method_complete
-    nullptr,                  // on_version_complete
-    nullptr,                  // on_header_field_complete: the value callback closes the pair
-    onHeaderValueCompleteCb,  // on_header_value_complete
-    nullptr,                  // on_chunk_extension_name_complete
-    nullptr,                  // on_chunk_extension_value_complete
-    nullptr,                  // on_chunk_header: the body limit is applied per delivered byte
-    nullptr,                  // on_chunk_complete
-    nullptr,                  // on_reset
+    .on_message_begin = onMessageBeginCb,
+    .on_url = onUrlCb,
+    .on_status = onStatusCb,
+    .on_method = nullptr,   // the method is taken from the validated start line
+    .on_version = nullptr,  // http_major/http_minor are read at headers complete
+    .on_header_field = onHeaderFieldCb,
+    .on_header_value = onHeaderValueCb,
+    .on_chunk_extension_name = onChunkExtensionCb,   // counted against the extension limit
+    .on_chunk_extension_value = onChunkExtensionCb,  // likewise
+    .on_headers_complete = onHeadersCompleteCb,
+    .on_body = onBodyCb,
+    .on_message_complete = onMessageCompleteCb,
+    .on_url_complete = nullptr,     // the URL is used whole at headers complete
+    .on_status_complete = nullptr,  // likewise for the reason phrase
+    .on_method_complete = nullptr,
+    .on_version_complete = nullptr,
+    .on_header_field_complete = nullptr,  // the value callback closes the pair
+    .on_header_value_complete = onHeaderValueCompleteCb,
+    .on_chunk_extension_name_complete = nullptr,
+    .on_chunk_extension_value_complete = nullptr,
+    .on_chunk_header = nullptr,  // the body limit is applied per delivered byte
+    .on_chunk_complete = nullptr,
+    .on_reset = nullptr,
 };
 
 namespace {
@@ -382,8 +383,8 @@ int ParserCore::onChunkExtension(std::string_view s) {
 }
 
 int ParserCore::onHeadersComplete() {
-  // llhttp also reaches here for the end of a trailer section in some paths; a second head in
-  // one message would be a bug in our phase tracking, so refuse it loudly.
+  // llhttp 8.1.0 does not call this for a trailer section; a second head in one message would
+  // mean our phase tracking is wrong, so refuse it rather than overwrite the head.
   if (headDone_) return reject(400, "unexpected second header section");
   const bool ok = isRequest_ ? buildRequestHead() : buildResponseHead();
   if (!ok) return -1;
@@ -452,6 +453,11 @@ bool ParserCore::buildRequestHead() {
     reject(400, "both Content-Length and Transfer-Encoding");
     return false;
   }
+  if (coding != TransferCoding::Absent && !head.isHttp11OrLater()) {
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+    reject(400, "Transfer-Encoding in an HTTP/1.0 request");
+    return false;
+  }
   switch (coding) {
     case TransferCoding::Absent:
       break;
@@ -477,9 +483,12 @@ bool ParserCore::buildRequestHead() {
   const bool close = (parser_.flags & F_CONNECTION_CLOSE) != 0;
   head.keepAlive = !close && (head.isHttp11OrLater() || (parser_.flags & F_CONNECTION_KEEP_ALIVE));
   head.upgradeSignalled = parser_.upgrade != 0;
-  for (const HeaderField& field : head.headers) {
-    if (equalsIgnoreCase(field.name, "Expect") && hasToken(field.value, "100-continue")) {
-      head.expectsContinue = true;
+  // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
+  if (head.isHttp11OrLater()) {
+    for (const HeaderField& field : head.headers) {
+      if (equalsIgnoreCase(field.name, "Expect") && hasToken(field.value, "100-continue")) {
+        head.expectsContinue = true;
+      }
     }
   }
   request_ = std::move(head);

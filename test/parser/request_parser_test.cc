@@ -103,6 +103,9 @@ TEST_CASE("parser: request transcripts are the same for every split", "[parser]"
        "head GET / host=a | complete"},
       {"empty header value", "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n",
        "head GET / host=a | complete"},
+      {"expect ignored in HTTP/1.0",
+       "PUT /f HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+       "head PUT /f host=a 1.0 len=0 close | complete"},
       {"unknown but registered method", "PROPFIND /d HTTP/1.1\r\nHost: a\r\n\r\n",
        "head PROPFIND /d host=a | complete"},
   }));

@@ -21,15 +21,20 @@ void expectRejected(const std::string& input, int status) {
   }
 }
 
-TEST_CASE("parser: malformed request heads are refused with their status", "[parser]") {
+TEST_CASE("parser: line endings other than CRLF are refused", "[parser]") {
   auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
-      // Line endings.
       {"bare LF ending a field line", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400},
       {"bare LF ending the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
       {"bare CR inside a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400},
       {"bare CR ending the head (loose llhttp accepts)", "GET / HTTP/1.1\r\nHost: a\r\n\rX", 400},
       {"LF-only head", "GET / HTTP/1.1\nHost: a\n\n", 400},
-      // Field lines.
+  }));
+  CAPTURE(why, input);
+  expectRejected(input, status);
+}
+
+TEST_CASE("parser: malformed field lines are refused", "[parser]") {
+  auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n", 400},
       {"obs-fold with HTAB", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n", 400},
       {"whitespace before the first field", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400},
@@ -42,7 +47,13 @@ TEST_CASE("parser: malformed request heads are refused with their status", "[par
       {"NUL in a value", std::string("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 36), 400},
       {"control char in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01z\r\n\r\n", 400},
       {"DEL in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fz\r\n\r\n", 400},
-      // Request line.
+  }));
+  CAPTURE(why, input);
+  expectRejected(input, status);
+}
+
+TEST_CASE("parser: malformed request lines are refused with 400, 501, 505 or 405", "[parser]") {
+  auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       {"HTTP/0.9 request", "GET /\r\n\r\n", 400},
       {"textual HTTP/0.9 version", "GET / HTTP/0.9\r\n\r\n", 400},
       {"HTTP/2.0 textual version", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
@@ -69,7 +80,13 @@ TEST_CASE("parser: malformed request heads are refused with their status", "[par
        400},
       {"empty authority", "GET http:///p HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"ftp scheme", "GET ftp://example.com/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-      // Host.
+  }));
+  CAPTURE(why, input);
+  expectRejected(input, status);
+}
+
+TEST_CASE("parser: missing, repeated or malformed Host is 400", "[parser]") {
+  auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       {"missing Host in HTTP/1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400},
       {"missing Host with absolute-form", "GET http://a/ HTTP/1.1\r\n\r\n", 400},
       {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
@@ -78,7 +95,13 @@ TEST_CASE("parser: malformed request heads are refused with their status", "[par
       {"Host with a path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
       {"Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400},
       {"Host with a bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400},
-      // Framing.
+  }));
+  CAPTURE(why, input);
+  expectRejected(input, status);
+}
+
+TEST_CASE("parser: ambiguous framing is refused", "[parser]") {
+  auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       {"Content-Length with a sign",
        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400},
       {"negative Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400},
@@ -115,9 +138,17 @@ TEST_CASE("parser: malformed request heads are refused with their status", "[par
        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: "
        "chunked\r\n\r\n",
        501},
+      {"Transfer-Encoding in HTTP/1.0",
+       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
       {"chunked with a suffix", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunkedx\r\n\r\n",
        400},
-      // Bodies.
+  }));
+  CAPTURE(why, input);
+  expectRejected(input, status);
+}
+
+TEST_CASE("parser: malformed chunked bodies and trailers are refused", "[parser]") {
+  auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       {"bad chunk size",
        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
        400},
@@ -138,7 +169,13 @@ TEST_CASE("parser: malformed request heads are refused with their status", "[par
       {"obs-fold in a trailer",
        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\r\n b\r\n\r\n",
        400},
-      // Persistence.
+  }));
+  CAPTURE(why, input);
+  expectRejected(input, status);
+}
+
+TEST_CASE("parser: nothing is parsed after a non-persistent request", "[parser]") {
+  auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       {"request after Connection: close",
        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
        400},
