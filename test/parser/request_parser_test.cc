@@ -281,5 +281,42 @@ TEST_CASE("parser: a large body streams without being buffered whole", "[parser]
   REQUIRE(calls == 1000);
 }
 
+TEST_CASE("parser: trailers are bounded in count and size", "[parser]") {
+  const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  TranscriptOptions options;
+  options.limits.maxHeaderCount = 2;
+  checkEverySplit(head + "A: 1\r\nB: 2\r\n\r\n",
+                  "head POST / host=a chunked | complete trailers A:1 B:2", options);
+  checkEverySplit(head + "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", "head POST / host=a chunked | error 400",
+                  options);
+  options.limits.maxHeaderCount = 100;
+  options.limits.maxHeaderBytes = 80;
+  checkEverySplit(head + "A: " + std::string(100, 'x') + "\r\n\r\n",
+                  "head POST / host=a chunked | error 400", options);
+}
+
+TEST_CASE("parser: empty lines between requests keep the connection between messages", "[parser]") {
+  RequestParser parser;
+  REQUIRE(parser.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n").status == ParseStatus::HeadComplete);
+  REQUIRE(parser.feed({}).status == ParseStatus::MessageComplete);
+  const FeedResult r = parser.feed("\r\n\r\n");
+  REQUIRE(r.status == ParseStatus::NeedMore);
+  REQUIRE(r.consumed == 4);
+  REQUIRE(parser.betweenMessages());
+  REQUIRE(parser.feed("G").status == ParseStatus::NeedMore);
+  REQUIRE_FALSE(parser.betweenMessages());
+}
+
+TEST_CASE("parser: a new head replaces the previous one only when complete", "[parser]") {
+  RequestParser parser;
+  REQUIRE(parser.feed("GET /one HTTP/1.1\r\nHost: a\r\n\r\n").status == ParseStatus::HeadComplete);
+  REQUIRE(parser.feed({}).status == ParseStatus::MessageComplete);
+  REQUIRE(parser.feed("GET /two HTTP/1.1\r\n").status == ParseStatus::NeedMore);
+  CHECK(parser.head().target == "/one");
+  REQUIRE(parser.feed("Host: b\r\n\r\n").status == ParseStatus::HeadComplete);
+  CHECK(parser.head().target == "/two");
+  CHECK(parser.head().host == "b");
+}
+
 }  // namespace
 }  // namespace hoplite::parser

@@ -161,6 +161,21 @@ TEST_CASE("parser: response heads keep reason, fields and status", "[parser]") {
   CHECK(h.keepAlive);
 }
 
+TEST_CASE("parser: response head size and field count are bounded", "[parser]") {
+  ParserLimits limits;
+  limits.maxHeaderBytes = 64;
+  ResponseParser big(limits);
+  REQUIRE(big.feed("HTTP/1.1 200 OK\r\nX: " + std::string(100, 'y') + "\r\n\r\n").status ==
+          ParseStatus::Error);
+  CHECK(big.error().status == 502);
+  limits = {};
+  limits.maxHeaderCount = 1;
+  ResponseParser many(limits);
+  REQUIRE(many.feed("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n").status == ParseStatus::Error);
+  CHECK(many.error().status == 502);
+  CHECK(big.error().reason != many.error().reason);
+}
+
 TEST_CASE("parser: finish between responses is a clean end", "[parser]") {
   ResponseParser parser;
   REQUIRE(parser.betweenMessages());

@@ -159,6 +159,13 @@ std::vector<std::vector<std::string>> allSplits(std::string_view input) {
   for (size_t i = 1; i < input.size(); ++i) {
     splits.push_back({std::string(input.substr(0, i)), std::string(input.substr(i))});
   }
+  // Fixed-size pieces, so that events also fall in the middle of later chunks.
+  for (size_t size : {2, 3, 5, 7, 11}) {
+    if (size >= input.size()) break;
+    std::vector<std::string> pieces;
+    for (size_t i = 0; i < input.size(); i += size) pieces.emplace_back(input.substr(i, size));
+    splits.push_back(std::move(pieces));
+  }
   std::vector<std::string> bytes;
   for (char c : input) bytes.emplace_back(1, c);
   splits.push_back(std::move(bytes));

@@ -25,7 +25,8 @@ std::string requestTranscript(const std::vector<std::string>& chunks,
 std::string responseTranscript(const std::vector<std::string>& chunks,
                                const TranscriptOptions& options = {});
 
-// Every way this suite splits an input: whole, in two at every offset, and byte by byte.
+// Every way this suite splits an input: whole, in two at every offset, in fixed-size pieces,
+// and byte by byte.
 std::vector<std::vector<std::string>> allSplits(std::string_view input);
 
 }  // namespace hoplite::parser::testing
