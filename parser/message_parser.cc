@@ -178,7 +178,6 @@ class ParserCore {
 
   // Span accumulators: llhttp may hand a field in several pieces; they are copied here at once
   // (the caller's buffer is only valid during feed()).
-  std::string method_;
   std::string url_;
   std::string reason_;
   std::string field_;
@@ -308,7 +307,6 @@ int ParserCore::reject(uint16_t status, std::string reason) {
 }
 
 int ParserCore::onMessageBegin() {
-  method_.clear();
   url_.clear();
   reason_.clear();
   field_.clear();
