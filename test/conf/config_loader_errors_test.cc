@@ -35,6 +35,21 @@ std::string allErrors(const LoadResult& result) {
   return text;
 }
 
+// Every table below has these columns: what the row breaks, merge patch, expected pointer,
+// expected part of the message. The patched config must fail with exactly that one error.
+using Row = std::tuple<std::string, std::string, std::string, std::string>;
+
+void checkOneError(const Row& row) {
+  const auto& [what, patch, pointer, mentions] = row;
+  CAPTURE(what, patch);
+  const LoadResult result = parseConfig(patched(patch));
+  INFO(allErrors(result));
+  CHECK_FALSE(result.config.has_value());
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].path == pointer);
+  CHECK_THAT(result.errors[0].message, Catch::Contains(mentions));
+}
+
 }  // namespace
 
 TEST_CASE("conf: the minimal config used by the error rows is valid", "[conf][errors]") {
@@ -43,11 +58,9 @@ TEST_CASE("conf: the minimal config used by the error rows is valid", "[conf][er
   CHECK(result.config.has_value());
 }
 
-TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][errors]") {
-  // what the row breaks, merge patch, expected pointer, expected part of the message
-  auto [row, patch, pointer,
-        mentions] = GENERATE(table<std::string, std::string, std::string, std::string>({
-      // unknown keys, with a suggestion when one is near
+TEST_CASE("conf: an unknown key is an error that suggests the nearest known key",
+          "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"typo at top level", R"({"timeout": {}})", "/timeout", R"(did you mean "timeouts"?)"},
       {"typo in timeouts", R"({"timeouts": {"client_idel": "1s"}})", "/timeouts/client_idel",
        R"(did you mean "client_idle"?)"},
@@ -64,7 +77,12 @@ TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][e
       {"typo in upgrade", R"({"upgrade": {"alow": []}})", "/upgrade/alow",
        R"(did you mean "allow"?)"},
       {"key with a slash is escaped in the pointer", R"({"a/b~c": 1})", "/a~1b~0c", "unknown key"},
-      // wrong types
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: a value of the wrong type names the type to use", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"section is not an object", R"({"timeouts": []})", "/timeouts",
        "[] is not an object; use an object such as"},
       {"listen is a string", R"({"listen": "127.0.0.1:8080"})", "/listen",
@@ -79,7 +97,16 @@ TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][e
        "is not an object"},
       {"route is a string", R"({"routes": ["app"]})", "/routes/0", R"("app" is not an object)"},
       {"listen entry is a number", R"({"listen": [8080]})", "/listen/0", "8080 is not a string"},
-      // durations
+      {"trusted proxies as a string", R"({"forwarded": {"trusted_proxies": "10.0.0.0/8"}})",
+       "/forwarded/trusted_proxies", "is not a list"},
+      {"allow as a string", R"({"upgrade": {"allow": "websocket"}})", "/upgrade/allow",
+       "is not a list"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: a bad duration says how to write one", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"bare number", R"({"timeouts": {"client_idle": 60}})", "/timeouts/client_idle",
        R"(60 has no unit; add one, e.g. "60s" (ms, s, m or h), or use "off")"},
       {"bare fraction", R"({"timeouts": {"upstream_connect": 1.5}})", "/timeouts/upstream_connect",
@@ -93,7 +120,12 @@ TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][e
        R"(would expire at once; use a positive duration, or "off")"},
       {"null duration", R"({"timeouts": {"shutdown_drain": false}})", "/timeouts/shutdown_drain",
        "false is not a duration"},
-      // numbers
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: limits and keepalive are whole numbers in range", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"zero header bytes", R"({"limits": {"max_header_bytes": 0}})", "/limits/max_header_bytes",
        "0 is out of range; use a whole number greater than 0"},
       {"zero header count", R"({"limits": {"max_header_count": 0}})", "/limits/max_header_count",
@@ -108,39 +140,82 @@ TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][e
        "/upstreams/app/keepalive", "-1 is negative; use a whole number from 0 to 4294967295"},
       {"huge keepalive", R"({"upstreams": {"app": {"keepalive": 4294967296}}})",
        "/upstreams/app/keepalive", "is out of range"},
-      // listen
-      {"empty listen", R"({"listen": []})", "/listen", "no addresses; list at least one"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: a port must be present and from 1 to 65535, or 0 for listen", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"listen port out of range", R"({"listen": ["127.0.0.1:70000"]})", "/listen/0",
        "has port 70000, which is out of range"},
+      {"listen without port", R"({"listen": ["127.0.0.1"]})", "/listen/0", "has no port"},
+      {"server port 0", R"({"upstreams": {"app": {"servers": ["127.0.0.1:0"]}}})",
+       "/upstreams/app/servers/0", R"(has port 0, which only "listen" accepts)"},
+      {"server port out of range", R"({"upstreams": {"app": {"servers": ["a:1", "b:65536"]}}})",
+       "/upstreams/app/servers/1", "use \"host:port\" with a port from 1 to 65535"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: listen takes IP addresses, IPv6 in brackets, each once; servers take host names",
+          "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"listen needs an IP", R"({"listen": ["localhost:8080"]})", "/listen/0",
        "does not start with an IP address"},
       {"listen IPv6 without brackets", R"({"listen": ["::1:8080"]})", "/listen/0",
        R"(without brackets (write "[::1]:8080"))"},
       {"listen twice", R"({"listen": ["127.0.0.1:8080", "127.0.0.1:8080"]})", "/listen/1",
        "is listed twice"},
-      {"listen without port", R"({"listen": ["127.0.0.1"]})", "/listen/0", "has no port"},
-      // upstreams and servers
+      {"server bad host", R"({"upstreams": {"app": {"servers": ["bad host:80"]}}})",
+       "/upstreams/app/servers/0", "not a host name or IP address"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: empty listen, upstreams, servers and routes are errors", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"empty listen", R"({"listen": []})", "/listen", "no addresses; list at least one"},
       {"no upstreams",
        R"(={"listen": ["127.0.0.1:1"], "upstreams": {}, "routes": [{"upstream": "app"}]})",
        "/upstreams", "no upstreams; define at least one"},
-      {"empty upstream name", R"({"upstreams": {"": {"servers": ["a:1"]}}})", "/upstreams/",
-       "non-empty name"},
-      {"missing servers", R"({"upstreams": {"app": {"servers": null, "keepalive": 1}}})",
-       "/upstreams/app", R"(missing "servers"; add it, e.g. "servers": ["127.0.0.1:3001"])"},
       {"empty servers", R"({"upstreams": {"app": {"servers": []}}})", "/upstreams/app/servers",
        "no servers; list at least one"},
-      {"server port 0", R"({"upstreams": {"app": {"servers": ["127.0.0.1:0"]}}})",
-       "/upstreams/app/servers/0", R"(has port 0, which only "listen" accepts)"},
-      {"server port out of range", R"({"upstreams": {"app": {"servers": ["a:1", "b:65536"]}}})",
-       "/upstreams/app/servers/1", "use \"host:port\" with a port from 1 to 65535"},
-      {"server bad host", R"({"upstreams": {"app": {"servers": ["bad host:80"]}}})",
-       "/upstreams/app/servers/0", "not a host name or IP address"},
-      // routes
       {"no routes", R"({"routes": []})", "/routes", "no routes; add at least one"},
-      {"unknown upstream", R"({"routes": [{"upstream": "ap"}]})", "/routes/0/upstream",
-       R"("ap" is not an upstream; did you mean "app"? The known ones are "app")"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: required sections, keys and names are present", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"missing listen", R"({"listen": null})", "", R"(missing "listen")"},
+      {"missing upstreams", R"({"upstreams": null, "routes": [{"upstream": "x"}]})", "",
+       R"(missing "upstreams")"},
+      {"missing routes", R"({"routes": null})", "", R"(missing "routes")"},
+      {"missing servers", R"({"upstreams": {"app": {"servers": null, "keepalive": 1}}})",
+       "/upstreams/app", R"(missing "servers"; add it, e.g. "servers": ["127.0.0.1:3001"])"},
       {"route without upstream", R"({"routes": [{"path_prefix": "/"}]})", "/routes/0",
        R"(missing "upstream")"},
+      {"empty upstream name", R"({"upstreams": {"": {"servers": ["a:1"]}}})", "/upstreams/",
+       "non-empty name"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: a route naming an unknown upstream lists the known ones", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"unknown upstream", R"({"routes": [{"upstream": "ap"}]})", "/routes/0/upstream",
+       R"("ap" is not an upstream; did you mean "app"? The known ones are "app")"},
+      {"unknown upstream, nothing near",
+       R"({"upstreams": {"web": {"servers": ["a:1"]}}, "routes": [{"upstream": "billing"}]})",
+       "/routes/0/upstream",
+       R"("billing" is not an upstream; the known upstreams are "app", "web")"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: route host and path_prefix must be patterns a request can match",
+          "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"route host with a port", R"({"routes": [{"upstream": "app", "host": "Example.com:8080"}]})",
        "/routes/0/host", R"(routes match the host without its port, so use "example.com")"},
       {"route host inner wildcard", R"({"routes": [{"upstream": "app", "host": "api.*.com"}]})",
@@ -151,10 +226,13 @@ TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][e
        "/routes/0/path_prefix", R"("api" does not start with "/")"},
       {"path prefix with a query", R"({"routes": [{"upstream": "app", "path_prefix": "/a?b"}]})",
        "/routes/0/path_prefix", "contains a space, control character"},
-      {"route upgrade with a version",
-       R"({"routes": [{"upstream": "app", "upgrade": {"allow": ["WebSocket/13"]}}]})",
-       "/routes/0/upgrade/allow/0", R"(use the protocol name alone, "websocket")"},
-      // trusted proxies
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: a bad trusted_proxies CIDR is an error, with the fix for host bits",
+          "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"CIDR with host bits", R"({"forwarded": {"trusted_proxies": ["10.0.0.1/8"]}})",
        "/forwarded/trusted_proxies/0",
        R"(host bits set below its /8 prefix; did you mean "10.0.0.0/8"?)"},
@@ -164,28 +242,21 @@ TEST_CASE("conf: each invalid value is one error at its JSON pointer", "[conf][e
        "/forwarded/trusted_proxies/0", R"("10.0.0.0/33" is not a CIDR; use an IPv4 or IPv6)"},
       {"CIDR that is a name", R"({"forwarded": {"trusted_proxies": ["lb.internal"]}})",
        "/forwarded/trusted_proxies/0", "is not a CIDR"},
-      {"trusted proxies as a string", R"({"forwarded": {"trusted_proxies": "10.0.0.0/8"}})",
-       "/forwarded/trusted_proxies", "is not a list"},
-      // upgrade
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: upgrade.allow takes bare protocol names", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"protocol with a space", R"({"upgrade": {"allow": ["web socket"]}})", "/upgrade/allow/0",
        "is not a protocol name"},
       {"empty protocol", R"({"upgrade": {"allow": [""]}})", "/upgrade/allow/0",
        "is not a protocol name"},
-      {"allow as a string", R"({"upgrade": {"allow": "websocket"}})", "/upgrade/allow",
-       "is not a list"},
-      // required sections
-      {"missing listen", R"({"listen": null})", "", R"(missing "listen")"},
-      {"missing upstreams", R"({"upstreams": null, "routes": [{"upstream": "x"}]})", "",
-       R"(missing "upstreams")"},
-      {"missing routes", R"({"routes": null})", "", R"(missing "routes")"},
+      {"route upgrade with a version",
+       R"({"routes": [{"upstream": "app", "upgrade": {"allow": ["WebSocket/13"]}}]})",
+       "/routes/0/upgrade/allow/0", R"(use the protocol name alone, "websocket")"},
   }));
-  CAPTURE(row, patch);
-  const LoadResult result = parseConfig(patched(patch));
-  INFO(allErrors(result));
-  CHECK_FALSE(result.config.has_value());
-  REQUIRE(result.errors.size() == 1);
-  CHECK(result.errors[0].path == pointer);
-  CHECK_THAT(result.errors[0].message, Catch::Contains(mentions));
+  checkOneError(row);
 }
 
 TEST_CASE("conf: the style guide's example error, word for word", "[conf][errors]") {
@@ -236,26 +307,40 @@ TEST_CASE("conf: validation collects every error at once", "[conf][errors]") {
                  });
 }
 
-TEST_CASE("conf: broken JSON reports its line and column", "[conf][errors][syntax]") {
-  // document, expected part of the one error
-  auto [text, mentions] = GENERATE(table<std::string, std::string>({
-      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n}", "test.json: broken JSON at line 3, column 1"},
-      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n}", "JSON allows no comma after the last item"},
-      {"{\"listen\": [\"a:1\",]}", "line 1, column 19"},
-      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n  \"routes\" []\n}", "line 3, column 12"},
-      {"{\n  // the listeners\n  \"listen\": []\n}", "JSON has no comments"},
-      {"", "line 1, column 1"},
-      {"   ", "unexpected end of input"},
-      {"{\"listen\": [\"a:1\"", "broken JSON at line 1, column 18"},
-      {"{\"a\": \"\xff\"}", "broken JSON at line 1"},
-      {"{'listen': []}", "line 1, column 2"},
-  }));
+namespace {
+
+// document, expected part of the one error it gives
+void checkBrokenJson(const std::string& text, const std::string& mentions) {
   CAPTURE(text);
   const LoadResult result = parseConfig(text, "test.json");
   CHECK_FALSE(result.config.has_value());
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].path.empty());
   CHECK_THAT(result.errors[0].toText(), Catch::Contains(mentions));
+}
+
+}  // namespace
+
+TEST_CASE("conf: broken JSON reports its line and column", "[conf][errors][syntax]") {
+  auto [text, mentions] = GENERATE(table<std::string, std::string>({
+      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n}", "test.json: broken JSON at line 3, column 1"},
+      {"{\"listen\": [\"a:1\",]}", "line 1, column 19"},
+      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n  \"routes\" []\n}", "line 3, column 12"},
+      {"", "line 1, column 1"},
+      {"{\"listen\": [\"a:1\"", "broken JSON at line 1, column 18"},
+      {"{\"a\": \"\xff\"}", "broken JSON at line 1"},
+      {"{'listen': []}", "line 1, column 2"},
+  }));
+  checkBrokenJson(text, mentions);
+}
+
+TEST_CASE("conf: broken JSON names the usual mistake", "[conf][errors][syntax]") {
+  auto [text, mentions] = GENERATE(table<std::string, std::string>({
+      {"{\n  \"listen\": [\"127.0.0.1:8080\"],\n}", "JSON allows no comma after the last item"},
+      {"{\n  // the listeners\n  \"listen\": []\n}", "JSON has no comments"},
+      {"   ", "unexpected end of input"},
+  }));
+  checkBrokenJson(text, mentions);
 }
 
 TEST_CASE("conf: a document that is not an object is one error", "[conf][errors]") {

@@ -35,10 +35,28 @@ constexpr const char* kMinimal = R"({
   "routes": [ { "upstream": "app" } ]
 })";
 
+// text, parses, is "off", milliseconds
+void checkDuration(const std::string& text, bool parses, bool off, int64_t ms) {
+  CAPTURE(text);
+  const std::optional<Duration> parsed = parseDuration(text);
+  REQUIRE(parsed.has_value() == parses);
+  if (!parses) return;
+  REQUIRE(parsed->has_value() == !off);
+  if (!off) CHECK((*parsed)->count() == ms);
+}
+
+// text, parses, host, port
+void checkHostPort(const std::string& text, bool parses, const std::string& host, int port) {
+  CAPTURE(text);
+  const auto parsed = parseHostPort(text);
+  REQUIRE(parsed.has_value() == parses);
+  if (parses) CHECK(*parsed == HostPort{host, static_cast<uint16_t>(port)});
+}
+
 }  // namespace
 
-TEST_CASE("conf: durations", "[conf][duration]") {
-  // text, parses, is "off", milliseconds
+TEST_CASE("conf: a duration is digits with one unit of ms, s, m or h, or \"off\"",
+          "[conf][duration]") {
   auto [text, parses, off, ms] = GENERATE(table<std::string, bool, bool, int64_t>({
       {"250ms", true, false, 250},
       {"0ms", true, false, 0},
@@ -48,6 +66,13 @@ TEST_CASE("conf: durations", "[conf][duration]") {
       {"24h", true, false, 86400000},
       {"007s", true, false, 7000},
       {"off", true, true, 0},
+  }));
+  checkDuration(text, parses, off, ms);
+}
+
+TEST_CASE("conf: durations refuse a missing unit, fractions, signs, spaces and overflow",
+          "[conf][duration]") {
+  auto [text, parses, off, ms] = GENERATE(table<std::string, bool, bool, int64_t>({
       {"10", false, false, 0},    // no unit
       {"s", false, false, 0},     // no number
       {"1.5s", false, false, 0},  // no fractions
@@ -65,16 +90,10 @@ TEST_CASE("conf: durations", "[conf][duration]") {
       {"9999999999999999999h", false, false, 0},  // overflows
       {"9999999999999h", false, false, 0},        // fits in digits, overflows in ms
   }));
-  CAPTURE(text);
-  const std::optional<Duration> parsed = parseDuration(text);
-  REQUIRE(parsed.has_value() == parses);
-  if (!parses) return;
-  REQUIRE(parsed->has_value() == !off);
-  if (!off) CHECK((*parsed)->count() == ms);
+  checkDuration(text, parses, off, ms);
 }
 
-TEST_CASE("conf: host:port", "[conf][hostport]") {
-  // text, parses, host, port
+TEST_CASE("conf: host:port takes IPv4, bracketed IPv6 or a host name", "[conf][hostport]") {
   auto [text, parses, host, port] = GENERATE(table<std::string, bool, std::string, int>({
       {"127.0.0.1:8080", true, "127.0.0.1", 8080},
       {"0.0.0.0:0", true, "0.0.0.0", 0},
@@ -86,12 +105,25 @@ TEST_CASE("conf: host:port", "[conf][hostport]") {
       {"localhost:3001", true, "localhost", 3001},
       {"app.internal:3001", true, "app.internal", 3001},
       {"App-1.Example_x.com:1", true, "App-1.Example_x.com", 1},
+  }));
+  checkHostPort(text, parses, host, port);
+}
+
+TEST_CASE("conf: host:port needs a decimal port up to 65535", "[conf][hostport]") {
+  auto [text, parses, host, port] = GENERATE(table<std::string, bool, std::string, int>({
       {"127.0.0.1:65536", false, "", 0},
       {"127.0.0.1:99999999", false, "", 0},
       {"127.0.0.1", false, "", 0},
       {"127.0.0.1:", false, "", 0},
       {"127.0.0.1:http", false, "", 0},
       {"127.0.0.1:-1", false, "", 0},
+  }));
+  checkHostPort(text, parses, host, port);
+}
+
+TEST_CASE("conf: host:port refuses unbracketed IPv6, bad brackets and bad hosts",
+          "[conf][hostport]") {
+  auto [text, parses, host, port] = GENERATE(table<std::string, bool, std::string, int>({
       {":8080", false, "", 0},
       {"::1:8080", false, "", 0},  // IPv6 needs brackets
       {"[::1]", false, "", 0},
@@ -105,10 +137,7 @@ TEST_CASE("conf: host:port", "[conf][hostport]") {
       {"http://a:80", false, "", 0},
       {"", false, "", 0},
   }));
-  CAPTURE(text);
-  const auto parsed = parseHostPort(text);
-  REQUIRE(parsed.has_value() == parses);
-  if (parses) CHECK(*parsed == HostPort{host, static_cast<uint16_t>(port)});
+  checkHostPort(text, parses, host, port);
 }
 
 TEST_CASE("conf: omitted sections take the documented defaults", "[conf][defaults]") {
@@ -268,12 +297,11 @@ TEST_CASE("conf: loadConfigFile reads a file and reports a missing one", "[conf]
              Catch::StartsWith("cannot read \"/nonexistent/hoplite.json\""));
 }
 
-TEST_CASE("conf: host names", "[conf][hostport]") {
+TEST_CASE("conf: host names are dot-separated labels of up to 63 characters", "[conf][hostport]") {
   auto [host, valid] = GENERATE(table<std::string, bool>({
       {"example.com", true},
       {"a", true},
       {"app_1.internal", true},
-      {"10.0.0.1", true},
       {"xn--bcher-kva.example", true},
       {std::string(63, 'a') + ".com", true},
       {std::string(64, 'a') + ".com", false},  // label longer than 63
@@ -282,6 +310,15 @@ TEST_CASE("conf: host names", "[conf][hostport]") {
       {"a..b", false},
       {"", false},
       {"ex ample.com", false},
+  }));
+  CAPTURE(host);
+  CHECK(hoplite::conf::isHostName(host) == valid);
+}
+
+TEST_CASE("conf: an all-numeric host name must be an IPv4 address, and no IPv6 or pattern",
+          "[conf][hostport]") {
+  auto [host, valid] = GENERATE(table<std::string, bool>({
+      {"10.0.0.1", true},
       {"300.1.1.1", false},
       {"1.2.3", false},
       {"::1", false},

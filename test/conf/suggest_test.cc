@@ -15,8 +15,18 @@ constexpr std::string_view kTopKeys[] = {"listen", "upstreams", "routes", "timeo
                                          "limits", "forwarded", "upgrade"};
 }  // namespace
 
-TEST_CASE("conf: did-you-mean finds near keys and only near ones", "[conf][suggest]") {
-  // typo, among the top-level keys (else timeouts), expected suggestion ("" = none)
+namespace {
+
+// typo, among the top-level keys (else timeouts), expected suggestion ("" = none)
+void checkSuggestion(const std::string& typo, bool topLevel, const std::string& expected) {
+  CAPTURE(typo, topLevel);
+  const auto suggestion = topLevel ? closestWord(typo, kTopKeys) : closestWord(typo, kTimeoutKeys);
+  CHECK(std::string(suggestion.value_or("")) == expected);
+}
+
+}  // namespace
+
+TEST_CASE("conf: did-you-mean finds typos, case, dashes and camelCase", "[conf][suggest]") {
   auto [typo, topLevel, expected] = GENERATE(table<std::string, bool, std::string>({
       {"client_idel", false, "client_idle"},   // transposition
       {"clientIdle", false, "client_idle"},    // camelCase
@@ -24,8 +34,6 @@ TEST_CASE("conf: did-you-mean finds near keys and only near ones", "[conf][sugge
       {"client_iddle", false, "client_idle"},  // insertion
       {"tunel_idle", false, "tunnel_idle"},    // deletion
       {"upstream_respons", false, "upstream_response"},
-      {"shutdown", false, ""},  // too far from shutdown_drain
-      {"idle", false, ""},
       {"timeout", true, "timeouts"},
       {"Listen", true, "listen"},
       {"lsiten", true, "listen"},
@@ -34,11 +42,17 @@ TEST_CASE("conf: did-you-mean finds near keys and only near ones", "[conf][sugge
       {"limit", true, "limits"},
       {"upgrades", true, "upgrade"},
       {"forward", true, "forwarded"},
+  }));
+  checkSuggestion(typo, topLevel, expected);
+}
+
+TEST_CASE("conf: did-you-mean stays silent when no key is near", "[conf][suggest]") {
+  auto [typo, topLevel, expected] = GENERATE(table<std::string, bool, std::string>({
+      {"shutdown", false, ""},  // too far from shutdown_drain
+      {"idle", false, ""},
       {"servers", true, ""},
       {"x", true, ""},
       {"", true, ""},
   }));
-  CAPTURE(typo, topLevel);
-  const auto suggestion = topLevel ? closestWord(typo, kTopKeys) : closestWord(typo, kTimeoutKeys);
-  CHECK(std::string(suggestion.value_or("")) == expected);
+  checkSuggestion(typo, topLevel, expected);
 }

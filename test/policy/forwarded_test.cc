@@ -34,10 +34,22 @@ PeerInfo peerAt(std::string_view address) {
   return peer;
 }
 
-TEST_CASE("policy: forwarding fields depend on whether the peer is a trusted proxy",
+// Every table below has these columns:
+// peer, trusted_proxies, switches, effective host, incoming fields, outgoing fields.
+using Row =
+    std::tuple<std::string, std::string, std::string, std::string, std::string, std::string>;
+
+void checkForwarded(const Row& row) {
+  const auto& [peer, trusted, switches, host, input, expected] = row;
+  CAPTURE(peer, trusted, switches, host, input);
+  const parser::HeaderList out =
+      applyForwarded(test::fields(input), host, peerAt(peer), settingsFor(switches, trusted));
+  CHECK(test::text(out) == expected);
+}
+
+TEST_CASE("policy: untrusted peers lose incoming X-Forwarded-* and get fresh ones",
           "[policy][forwarded]") {
-  // peer, trusted_proxies, switches, effective host, incoming fields, outgoing fields
-  auto [peer, trusted, switches, host, input, expected] =
+  const Row row =
       GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
           // An untrusted client gets fresh X-Forwarded-* fields after its own.
           {"203.0.113.7", "", "xff", "example.com", "Accept: */*",
@@ -50,6 +62,14 @@ TEST_CASE("policy: forwarding fields depend on whether the peer is a trusted pro
            "X-Forwarded-Prefix: /x",
            "Accept: a\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
            "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com"},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: trusted peers append to X-Forwarded-For and keep Proto, Port and Host",
+          "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
           // A trusted proxy's chain is extended and its Proto/Port/Host are believed.
           {"10.0.0.5", "10.0.0.0/8", "xff", "internal:8080",
            "X-Forwarded-For: 198.51.100.1\nX-Forwarded-Proto: https\nX-Forwarded-Port: 443\n"
@@ -72,44 +92,14 @@ TEST_CASE("policy: forwarding fields depend on whether the peer is a trusted pro
           // A trusted peer's other X-Forwarded-* fields stay where they were.
           {"10.0.0.5", "10.0.0.0/8", "", "example.com", "X-Forwarded-Prefix: /app\nAccept: a",
            "X-Forwarded-Prefix: /app\nAccept: a"},
-          // Underscore names are dropped from anyone, as nginx does.
-          {"10.0.0.5", "10.0.0.0/8", "", "example.com",
-           "X_Forwarded_For: 1.1.1.1\nMy_Header: x\nAccept: a", "Accept: a"},
-          // x_forwarded off: nothing is added, and an untrusted client's claims still go.
-          {"203.0.113.7", "", "", "example.com", "X-Forwarded-For: 1.2.3.4\nAccept: a",
-           "Accept: a"},
-          // x_forwarded off: a trusted proxy's fields pass unchanged.
-          {"10.0.0.5", "10.0.0.0/8", "", "example.com",
-           "X-Forwarded-For: 1.2.3.4\nX-Forwarded-Proto: https",
-           "X-Forwarded-For: 1.2.3.4\nX-Forwarded-Proto: https"},
-          // RFC 7239 Forwarded for an IPv4 client.
-          {"192.0.2.60", "", "fwd", "example.com", "Accept: a",
-           "Accept: a\nForwarded: for=192.0.2.60;proto=http;host=example.com"},
-          // RFC 7239 §6: an IPv6 node is bracketed and quoted.
-          {"2001:db8::1", "", "fwd", "example.com", "",
-           "Forwarded: for=\"[2001:db8::1]\";proto=http;host=example.com"},
-          // A host with a port is not a token, so it is quoted.
-          {"192.0.2.60", "", "fwd", "example.com:8080", "",
-           "Forwarded: for=192.0.2.60;proto=http;host=\"example.com:8080\""},
-          // A trusted proxy's Forwarded elements come first, ours is appended.
-          {"10.0.0.5", "10.0.0.0/8", "fwd", "example.com", "Forwarded: for=192.0.2.43",
-           "Forwarded: for=192.0.2.43, for=10.0.0.5;proto=http;host=example.com"},
-          // An untrusted client's Forwarded is replaced.
-          {"192.0.2.60", "10.0.0.0/8", "fwd", "example.com", "Forwarded: for=127.0.0.1;by=admin",
-           "Forwarded: for=192.0.2.60;proto=http;host=example.com"},
-          // Via is set when absent...
-          {"192.0.2.60", "", "via", "example.com", "Accept: a", "Accept: a\nVia: 1.1 hoplite"},
-          // ...and appended to, moved to the forwarding section, when present.
-          {"192.0.2.60", "", "via", "example.com", "Via: 1.0 fred\nAccept: a\nVia: 1.1 p.example",
-           "Accept: a\nVia: 1.0 fred, 1.1 p.example, 1.1 hoplite"},
-          // With via off an incoming Via stays untouched, in place.
-          {"192.0.2.60", "", "xff", "example.com", "Via: 1.0 fred\nAccept: a",
-           "Via: 1.0 fred\nAccept: a\nX-Forwarded-For: 192.0.2.60\nX-Forwarded-Proto: http\n"
-           "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com"},
-          // HTTP/1.0 without Host: no X-Forwarded-Host and no host= parameter.
-          {"192.0.2.60", "", "xff,fwd", "", "",
-           "X-Forwarded-For: 192.0.2.60\nX-Forwarded-Proto: http\nX-Forwarded-Port: 8080\n"
-           "Forwarded: for=192.0.2.60;proto=http"},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: a peer is trusted only inside a trusted_proxies block of its family",
+          "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
           // IPv6 trusted ranges work, and the chain gets the unbracketed address.
           {"2001:db8::7", "2001:db8::/32", "xff", "example.com", "X-Forwarded-For: 1.2.3.4",
            "X-Forwarded-For: 1.2.3.4, 2001:db8::7\nX-Forwarded-Proto: http\n"
@@ -122,17 +112,126 @@ TEST_CASE("policy: forwarding fields depend on whether the peer is a trusted pro
           {"::ffff:10.1.2.3", "10.0.0.0/8", "xff", "example.com", "X-Forwarded-For: 1.2.3.4",
            "X-Forwarded-For: 1.2.3.4, 10.1.2.3\nX-Forwarded-Proto: http\n"
            "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com"},
-          // Everything on, from an untrusted peer: the fixed order of the forwarding section.
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: header names with an underscore are dropped from any peer",
+          "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          // Underscore names are dropped from anyone, as nginx does.
+          {"10.0.0.5", "10.0.0.0/8", "", "example.com",
+           "X_Forwarded_For: 1.1.1.1\nMy_Header: x\nAccept: a", "Accept: a"},
+          // An untrusted client's X_Forwarded_For cannot pose as the chain.
+          {"203.0.113.7", "", "xff", "example.com", "X_Forwarded_For: 1.1.1.1\nAccept: a",
+           "Accept: a\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
+           "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com"},
+          // A trusted proxy's underscore spelling is not appended to either.
+          {"10.0.0.5", "10.0.0.0/8", "xff", "example.com", "X_Forwarded_Proto: https",
+           "X-Forwarded-For: 10.0.0.5\nX-Forwarded-Proto: http\nX-Forwarded-Port: 8080\n"
+           "X-Forwarded-Host: example.com"},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: x_forwarded off adds nothing", "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          // Nothing is added, and an untrusted client's claims still go.
+          {"203.0.113.7", "", "", "example.com", "X-Forwarded-For: 1.2.3.4\nAccept: a",
+           "Accept: a"},
+          // A trusted proxy's fields pass unchanged.
+          {"10.0.0.5", "10.0.0.0/8", "", "example.com",
+           "X-Forwarded-For: 1.2.3.4\nX-Forwarded-Proto: https",
+           "X-Forwarded-For: 1.2.3.4\nX-Forwarded-Proto: https"},
+          // The other switches do not bring X-Forwarded-* back.
+          {"203.0.113.7", "", "fwd,via", "example.com", "X-Forwarded-For: 1.2.3.4",
+           "Forwarded: for=203.0.113.7;proto=http;host=example.com\nVia: 1.1 hoplite"},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: Forwarded quotes and brackets IPv6 and quotes a host with a port",
+          "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          // RFC 7239 Forwarded for an IPv4 client.
+          {"192.0.2.60", "", "fwd", "example.com", "Accept: a",
+           "Accept: a\nForwarded: for=192.0.2.60;proto=http;host=example.com"},
+          // RFC 7239 §6: an IPv6 node is bracketed and quoted.
+          {"2001:db8::1", "", "fwd", "example.com", "",
+           "Forwarded: for=\"[2001:db8::1]\";proto=http;host=example.com"},
+          // A host with a port is not a token, so it is quoted.
+          {"192.0.2.60", "", "fwd", "example.com:8080", "",
+           "Forwarded: for=192.0.2.60;proto=http;host=\"example.com:8080\""},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: Forwarded from a trusted proxy is extended, from anyone else replaced",
+          "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          // A trusted proxy's Forwarded elements come first, ours is appended.
+          {"10.0.0.5", "10.0.0.0/8", "fwd", "example.com", "Forwarded: for=192.0.2.43",
+           "Forwarded: for=192.0.2.43, for=10.0.0.5;proto=http;host=example.com"},
+          // An untrusted client's Forwarded is replaced.
+          {"192.0.2.60", "10.0.0.0/8", "fwd", "example.com", "Forwarded: for=127.0.0.1;by=admin",
+           "Forwarded: for=192.0.2.60;proto=http;host=example.com"},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: Via is appended only when enabled", "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          // Via is set when absent...
+          {"192.0.2.60", "", "via", "example.com", "Accept: a", "Accept: a\nVia: 1.1 hoplite"},
+          // ...and appended to, moved to the forwarding section, when present.
+          {"192.0.2.60", "", "via", "example.com", "Via: 1.0 fred\nAccept: a\nVia: 1.1 p.example",
+           "Accept: a\nVia: 1.0 fred, 1.1 p.example, 1.1 hoplite"},
+          // With via off an incoming Via stays untouched, in place.
+          {"192.0.2.60", "", "xff", "example.com", "Via: 1.0 fred\nAccept: a",
+           "Via: 1.0 fred\nAccept: a\nX-Forwarded-For: 192.0.2.60\nX-Forwarded-Proto: http\n"
+           "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com"},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: without a Host nothing names the host", "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          // HTTP/1.0 without Host: no X-Forwarded-Host and no host= parameter.
+          {"192.0.2.60", "", "xff,fwd", "", "",
+           "X-Forwarded-For: 192.0.2.60\nX-Forwarded-Proto: http\nX-Forwarded-Port: 8080\n"
+           "Forwarded: for=192.0.2.60;proto=http"},
+          // An untrusted client cannot supply the missing host either.
+          {"192.0.2.60", "", "xff", "", "X-Forwarded-Host: evil",
+           "X-Forwarded-For: 192.0.2.60\nX-Forwarded-Proto: http\nX-Forwarded-Port: 8080"},
+      }));
+  checkForwarded(row);
+}
+
+TEST_CASE("policy: the forwarding section follows the other fields in a fixed order",
+          "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          // Everything on, from an untrusted peer.
           {"203.0.113.7", "", "xff,fwd,via", "example.com", "Accept: a\nVia: 1.0 fred",
            "Accept: a\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
            "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com\n"
            "Forwarded: for=203.0.113.7;proto=http;host=example.com\n"
            "Via: 1.0 fred, 1.1 hoplite"},
+          // Everything on, from a trusted proxy: its fields move into the section, merged.
+          {"10.0.0.5", "10.0.0.0/8", "xff,fwd,via", "example.com",
+           "Via: 1.0 lb\nX-Forwarded-For: 198.51.100.1\nAccept: a\nForwarded: for=198.51.100.1",
+           "Accept: a\nX-Forwarded-For: 198.51.100.1, 10.0.0.5\nX-Forwarded-Proto: http\n"
+           "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com\n"
+           "Forwarded: for=198.51.100.1, for=10.0.0.5;proto=http;host=example.com\n"
+           "Via: 1.0 lb, 1.1 hoplite"},
       }));
-  CAPTURE(peer, trusted, switches, host, input);
-  const parser::HeaderList out =
-      applyForwarded(test::fields(input), host, peerAt(peer), settingsFor(switches, trusted));
-  CHECK(test::text(out) == expected);
+  checkForwarded(row);
 }
 
 }  // namespace

@@ -44,89 +44,13 @@ const char* framingName(parser::Framing framing) {
   return "?";
 }
 
-TEST_CASE("policy: the upstream request head is canonical", "[policy][request_rewrite]") {
-  // request line, effective host, body, fields, forwarding switches, expected head, framing
-  auto [line, host, body, headers, switches, expected,
-        framing] = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
-                                  std::string, std::string>({
-      // Host first, then the fields in order, then the forwarding section.
-      {"GET /x HTTP/1.1", "example.com", "none", "Accept: */*\nHost: example.com", "xff",
-       "GET /x HTTP/1.1\nHost: example.com\nAccept: */*\nX-Forwarded-For: 203.0.113.7\n"
-       "X-Forwarded-Proto: http\nX-Forwarded-Port: 8080\nX-Forwarded-Host: example.com\n\n",
-       "none"},
-      {"GET / HTTP/1.1", "example.com", "none", "Accept: a\nHost: example.com\nUser-Agent: u", "",
-       "GET / HTTP/1.1\nHost: example.com\nAccept: a\nUser-Agent: u\n\n", "none"},
-      // An absolute-form authority is the effective host; the Host field is not copied.
-      {"GET /p?q=1 HTTP/1.1", "other.example:8080", "none", "Host: ignored.example", "",
-       "GET /p?q=1 HTTP/1.1\nHost: other.example:8080\n\n", "none"},
-      // Framing is recomputed: Content-Length...
-      {"POST /upload HTTP/1.1", "h", "len:5", "Host: h\nContent-Length: 5\nContent-Type: a", "",
-       "POST /upload HTTP/1.1\nHost: h\nContent-Type: a\nContent-Length: 5\n\n", "length"},
-      // ...chunked...
-      {"POST /upload HTTP/1.1", "h", "chunked",
-       "Host: h\nTransfer-Encoding: chunked\nTrailer: X-Sum", "",
-       "POST /upload HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n", "chunked"},
-      // ...and an explicit zero for a body-less POST/PUT/PATCH (RFC 9110 §8.6).
-      {"POST /form HTTP/1.1", "h", "none", "Host: h", "",
-       "POST /form HTTP/1.1\nHost: h\nContent-Length: 0\n\n", "none"},
-      {"PATCH /r HTTP/1.1", "h", "len:0", "Host: h\nContent-Length: 0", "",
-       "PATCH /r HTTP/1.1\nHost: h\nContent-Length: 0\n\n", "length"},
-      {"DELETE /r HTTP/1.1", "h", "none", "Host: h", "", "DELETE /r HTTP/1.1\nHost: h\n\n", "none"},
-      // Hop-by-hop fields go, and no Connection field is sent (keep-alive is the default).
-      {"GET / HTTP/1.1", "h", "none",
-       "Host: h\nConnection: keep-alive, X-Drop\nKeep-Alive: 5\nX-Drop: 1\nTE: trailers\n"
-       "Proxy-Connection: close\nX-Keep: 2",
-       "", "GET / HTTP/1.1\nHost: h\nX-Keep: 2\n\n", "none"},
-      // Connection cannot remove Host; it appears once.
-      {"GET / HTTP/1.1", "h", "none", "Connection: Host\nHost: h", "",
-       "GET / HTTP/1.1\nHost: h\n\n", "none"},
-      // HTTP/1.0 is forwarded as HTTP/1.1; without a Host the field is empty (RFC 9112 §3.2).
-      {"GET / HTTP/1.0", "", "none", "Accept: a", "", "GET / HTTP/1.1\nHost: \nAccept: a\n\n",
-       "none"},
-      {"OPTIONS * HTTP/1.1", "h", "none", "Host: h", "", "OPTIONS * HTTP/1.1\nHost: h\n\n", "none"},
-      // Underscore names are dropped.
-      {"GET / HTTP/1.1", "h", "none", "Host: h\nX_Real_IP: 1.2.3.4\nX-Ok: 1", "",
-       "GET / HTTP/1.1\nHost: h\nX-Ok: 1\n\n", "none"},
-      // A granted WebSocket upgrade forwards Connection: upgrade and Upgrade last.
-      {"GET /chat HTTP/1.1", "h", "none",
-       "Host: h\nConnection: Upgrade\nUpgrade: websocket\n"
-       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n"
-       "Sec-WebSocket-Protocol: chat",
-       "",
-       "GET /chat HTTP/1.1\nHost: h\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
-       "Sec-WebSocket-Version: 13\nSec-WebSocket-Protocol: chat\nConnection: upgrade\n"
-       "Upgrade: websocket\n\n",
-       "none"},
-      // Only the allowed protocols of the offer are forwarded.
-      {"GET /chat HTTP/1.1", "h", "none",
-       "Host: h\nConnection: Upgrade\nUpgrade: websocket, foo/1\n"
-       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13",
-       "",
-       "GET /chat HTTP/1.1\nHost: h\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
-       "Sec-WebSocket-Version: 13\nConnection: upgrade\nUpgrade: websocket\n\n",
-       "none"},
-      // A refused h2c upgrade is plain HTTP: Upgrade and HTTP2-Settings are gone.
-      {"GET / HTTP/1.1", "h", "none",
-       "Host: h\nConnection: Upgrade, HTTP2-Settings\nUpgrade: h2c\n"
-       "HTTP2-Settings: AAMAAABkAAQ",
-       "", "GET / HTTP/1.1\nHost: h\n\n", "none"},
-      // An HTTP/1.0 upgrade is ignored and stripped.
-      {"GET /chat HTTP/1.0", "h", "none",
-       "Host: h\nConnection: Upgrade\nUpgrade: websocket\n"
-       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13",
-       "",
-       "GET /chat HTTP/1.1\nHost: h\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
-       "Sec-WebSocket-Version: 13\n\n",
-       "none"},
-      // Every forwarding switch on, with a client that tries to forge its address.
-      {"PUT /r HTTP/1.1", "h:81", "len:2",
-       "Host: h:81\nX-Forwarded-For: 127.0.0.1\nContent-Length: 2\nVia: 1.0 c", "xff,fwd,via",
-       "PUT /r HTTP/1.1\nHost: h:81\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
-       "X-Forwarded-Port: 8080\nX-Forwarded-Host: h:81\n"
-       "Forwarded: for=203.0.113.7;proto=http;host=\"h:81\"\nVia: 1.0 c, 1.1 hoplite\n"
-       "Content-Length: 2\n\n",
-       "length"},
-  }));
+// Every table below has these columns: request line, effective host, body, fields, forwarding
+// switches, expected head, expected body framing.
+using Row = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string,
+                       std::string>;
+
+void checkUpstreamRequest(const Row& row) {
+  const auto& [line, host, body, headers, switches, expected, framing] = row;
   CAPTURE(line, host, body, headers, switches);
   const parser::RequestHead request = requestHead(line, host, body, headers);
   const UpgradeRequest upgrade = classifyUpgradeRequest(request, conf::UpgradeSettings{});
@@ -146,6 +70,162 @@ TEST_CASE("policy: the upstream request head is canonical", "[policy][request_re
   CHECK(framingName(out.bodyFraming) == framing);
   CHECK(out.contentLength ==
         (request.framing == parser::Framing::Length ? request.contentLength : 0));
+}
+
+TEST_CASE("policy: the request line is origin-form HTTP/1.1 and Host comes first",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      {"GET / HTTP/1.1", "example.com", "none", "Accept: a\nHost: example.com\nUser-Agent: u", "",
+       "GET / HTTP/1.1\nHost: example.com\nAccept: a\nUser-Agent: u\n\n", "none"},
+      // An absolute-form authority is the effective host; the Host field is not copied.
+      {"GET /p?q=1 HTTP/1.1", "other.example:8080", "none", "Host: ignored.example", "",
+       "GET /p?q=1 HTTP/1.1\nHost: other.example:8080\n\n", "none"},
+      // HTTP/1.0 is forwarded as HTTP/1.1; without a Host the field is empty (RFC 9112 §3.2).
+      {"GET / HTTP/1.0", "", "none", "Accept: a", "", "GET / HTTP/1.1\nHost: \nAccept: a\n\n",
+       "none"},
+      {"OPTIONS * HTTP/1.1", "h", "none", "Host: h", "", "OPTIONS * HTTP/1.1\nHost: h\n\n", "none"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE("policy: the body's framing fields are recomputed and written last",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      // Content-Length...
+      {"POST /upload HTTP/1.1", "h", "len:5", "Host: h\nContent-Length: 5\nContent-Type: a", "",
+       "POST /upload HTTP/1.1\nHost: h\nContent-Type: a\nContent-Length: 5\n\n", "length"},
+      // ...chunked...
+      {"POST /upload HTTP/1.1", "h", "chunked",
+       "Host: h\nTransfer-Encoding: chunked\nTrailer: X-Sum", "",
+       "POST /upload HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n", "chunked"},
+      // ...and an explicit zero for a body-less POST/PUT/PATCH (RFC 9110 §8.6).
+      {"POST /form HTTP/1.1", "h", "none", "Host: h", "",
+       "POST /form HTTP/1.1\nHost: h\nContent-Length: 0\n\n", "none"},
+      {"PATCH /r HTTP/1.1", "h", "len:0", "Host: h\nContent-Length: 0", "",
+       "PATCH /r HTTP/1.1\nHost: h\nContent-Length: 0\n\n", "length"},
+      {"DELETE /r HTTP/1.1", "h", "none", "Host: h", "", "DELETE /r HTTP/1.1\nHost: h\n\n", "none"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE("policy: hop-by-hop fields go and no Connection field is sent",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      // Keep-alive is the default upstream, so the client's Connection is not needed.
+      {"GET / HTTP/1.1", "h", "none",
+       "Host: h\nConnection: keep-alive, X-Drop\nKeep-Alive: 5\nX-Drop: 1\nTE: trailers\n"
+       "Proxy-Connection: close\nX-Keep: 2",
+       "", "GET / HTTP/1.1\nHost: h\nX-Keep: 2\n\n", "none"},
+      // The client's close concerns its own connection, not the upstream one.
+      {"GET / HTTP/1.1", "h", "none", "Host: h\nConnection: close\nX-Keep: 2", "",
+       "GET / HTTP/1.1\nHost: h\nX-Keep: 2\n\n", "none"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE("policy: Connection cannot remove Host, the framing or the proxy's own fields",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      // Host appears once.
+      {"GET / HTTP/1.1", "h", "none", "Connection: Host\nHost: h", "",
+       "GET / HTTP/1.1\nHost: h\n\n", "none"},
+      // The framing is recomputed after stripping.
+      {"POST / HTTP/1.1", "h", "len:2", "Host: h\nConnection: Content-Length\nContent-Length: 2",
+       "", "POST / HTTP/1.1\nHost: h\nContent-Length: 2\n\n", "length"},
+      // The forwarding fields are added after stripping.
+      {"GET / HTTP/1.1", "h", "none",
+       "Host: h\nConnection: X-Forwarded-For, Via\nX-Forwarded-For: 1.2.3.4", "xff,via",
+       "GET / HTTP/1.1\nHost: h\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
+       "X-Forwarded-Port: 8080\nX-Forwarded-Host: h\nVia: 1.1 hoplite\n\n",
+       "none"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE("policy: header names with an underscore are not sent upstream",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      {"GET / HTTP/1.1", "h", "none", "Host: h\nX_Real_IP: 1.2.3.4\nX-Ok: 1", "",
+       "GET / HTTP/1.1\nHost: h\nX-Ok: 1\n\n", "none"},
+      {"GET / HTTP/1.1", "h", "none", "Host: h\nX_Forwarded_For: 1.2.3.4", "xff",
+       "GET / HTTP/1.1\nHost: h\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
+       "X-Forwarded-Port: 8080\nX-Forwarded-Host: h\n\n",
+       "none"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE(
+    "policy: a granted upgrade forwards Connection: upgrade and the allowed Upgrade value last",
+    "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      // A granted WebSocket upgrade; Sec-WebSocket-* pass in order.
+      {"GET /chat HTTP/1.1", "h", "none",
+       "Host: h\nConnection: Upgrade\nUpgrade: websocket\n"
+       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n"
+       "Sec-WebSocket-Protocol: chat",
+       "",
+       "GET /chat HTTP/1.1\nHost: h\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
+       "Sec-WebSocket-Version: 13\nSec-WebSocket-Protocol: chat\nConnection: upgrade\n"
+       "Upgrade: websocket\n\n",
+       "none"},
+      // Only the allowed protocols of the offer are forwarded.
+      {"GET /chat HTTP/1.1", "h", "none",
+       "Host: h\nConnection: Upgrade\nUpgrade: websocket, foo/1\n"
+       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13",
+       "",
+       "GET /chat HTTP/1.1\nHost: h\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
+       "Sec-WebSocket-Version: 13\nConnection: upgrade\nUpgrade: websocket\n\n",
+       "none"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE("policy: a refused or ignored upgrade is sent as plain HTTP",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      // A refused h2c upgrade: Upgrade and HTTP2-Settings are gone.
+      {"GET / HTTP/1.1", "h", "none",
+       "Host: h\nConnection: Upgrade, HTTP2-Settings\nUpgrade: h2c\n"
+       "HTTP2-Settings: AAMAAABkAAQ",
+       "", "GET / HTTP/1.1\nHost: h\n\n", "none"},
+      // An HTTP/1.0 upgrade is ignored and stripped.
+      {"GET /chat HTTP/1.0", "h", "none",
+       "Host: h\nConnection: Upgrade\nUpgrade: websocket\n"
+       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13",
+       "",
+       "GET /chat HTTP/1.1\nHost: h\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n"
+       "Sec-WebSocket-Version: 13\n\n",
+       "none"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE("policy: the forwarding section follows the client's fields, before the framing",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      {"GET /x HTTP/1.1", "example.com", "none", "Accept: */*\nHost: example.com", "xff",
+       "GET /x HTTP/1.1\nHost: example.com\nAccept: */*\nX-Forwarded-For: 203.0.113.7\n"
+       "X-Forwarded-Proto: http\nX-Forwarded-Port: 8080\nX-Forwarded-Host: example.com\n\n",
+       "none"},
+      // Every forwarding switch on, with a client that tries to forge its address.
+      {"PUT /r HTTP/1.1", "h:81", "len:2",
+       "Host: h:81\nX-Forwarded-For: 127.0.0.1\nContent-Length: 2\nVia: 1.0 c", "xff,fwd,via",
+       "PUT /r HTTP/1.1\nHost: h:81\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
+       "X-Forwarded-Port: 8080\nX-Forwarded-Host: h:81\n"
+       "Forwarded: for=203.0.113.7;proto=http;host=\"h:81\"\nVia: 1.0 c, 1.1 hoplite\n"
+       "Content-Length: 2\n\n",
+       "length"},
+  }));
+  checkUpstreamRequest(row);
 }
 
 }  // namespace

@@ -37,88 +37,13 @@ ResponseContext contextFrom(const std::string& words) {
   return context;
 }
 
-TEST_CASE("policy: the client response head is canonical and framed for that client",
-          "[policy][response_rewrite]") {
-  // context, status, reason, upstream body, upstream fields, expected head, framing, closeAfter
-  auto [context, status, reason, body, headers, expected, framing,
-        closeAfter] = GENERATE(table<std::string, int, std::string, std::string, std::string,
-                                     std::string, std::string, bool>({
-      // Content-Length is kept, written after the other fields.
-      {"GET 1.1 ka", 200, "OK", "len:5", "Content-Length: 5\nContent-Type: text/plain",
-       "HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\n", "length", false},
-      // Chunked stays chunked for an HTTP/1.1 client...
-      {"GET 1.1 ka", 200, "OK", "chunked", "Transfer-Encoding: chunked\nContent-Type: a",
-       "HTTP/1.1 200 OK\nContent-Type: a\nTransfer-Encoding: chunked\n\n", "chunked", false},
-      // ...and a close-delimited body is re-chunked, so the client connection survives.
-      {"GET 1.1 ka", 200, "OK", "close", "Content-Type: a",
-       "HTTP/1.1 200 OK\nContent-Type: a\nTransfer-Encoding: chunked\n\n", "chunked", false},
-      // An HTTP/1.0 client cannot read chunked: close-delimited, then close.
-      {"GET 1.0 ka", 200, "OK", "chunked", "Transfer-Encoding: chunked\nContent-Type: a",
-       "HTTP/1.1 200 OK\nContent-Type: a\nConnection: close\n\n", "close", true},
-      {"GET 1.0 ka", 200, "OK", "close", "", "HTTP/1.1 200 OK\nConnection: close\n\n", "close",
-       true},
-      // A keep-alive HTTP/1.0 client is told the connection persists (RFC 9112 §9.3).
-      {"GET 1.0 ka", 200, "OK", "len:5", "Content-Length: 5",
-       "HTTP/1.1 200 OK\nContent-Length: 5\nConnection: keep-alive\n\n", "length", false},
-      {"GET 1.0 close", 200, "OK", "len:5", "Content-Length: 5",
-       "HTTP/1.1 200 OK\nContent-Length: 5\nConnection: close\n\n", "length", true},
-      // A client that said Connection: close, or a proxy that is draining, gets close.
-      {"GET 1.1 close", 200, "OK", "len:0", "Content-Length: 0",
-       "HTTP/1.1 200 OK\nContent-Length: 0\nConnection: close\n\n", "length", true},
-      {"GET 1.1 ka force", 200, "OK", "chunked", "Transfer-Encoding: chunked",
-       "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nConnection: close\n\n", "chunked", true},
-      // The upstream's hop-by-hop fields never reach the client; its close is not ours.
-      {"GET 1.1 ka", 200, "OK", "len:2",
-       "Connection: close, X-Internal\nX-Internal: 1\nKeep-Alive: timeout=5\n"
-       "Content-Length: 2\nX-Public: 2",
-       "HTTP/1.1 200 OK\nX-Public: 2\nContent-Length: 2\n\n", "length", false},
-      // A HEAD response keeps the representation's Content-Length but has no body.
-      {"HEAD 1.1 ka", 200, "OK", "none", "Content-Length: 1234\nETag: \"x\"",
-       "HTTP/1.1 200 OK\nETag: \"x\"\nContent-Length: 1234\n\n", "none", false},
-      {"HEAD 1.1 ka", 200, "OK", "none", "Transfer-Encoding: chunked", "HTTP/1.1 200 OK\n\n",
-       "none", false},
-      // 204 never carries Content-Length (RFC 9110 §8.6); 304 keeps it.
-      {"GET 1.1 ka", 204, "No Content", "none", "Content-Length: 0\nX-A: 1",
-       "HTTP/1.1 204 No Content\nX-A: 1\n\n", "none", false},
-      {"GET 1.1 ka", 304, "Not Modified", "none", "ETag: \"v2\"\nContent-Length: 99",
-       "HTTP/1.1 304 Not Modified\nETag: \"v2\"\nContent-Length: 99\n\n", "none", false},
-      // A status that may have content but has none says Content-Length: 0.
-      {"GET 1.1 ka", 200, "OK", "none", "", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", "none",
-       false},
-      // Interim responses go to HTTP/1.1 clients only, without framing or Connection.
-      {"POST 1.1 ka", 100, "Continue", "none", "", "HTTP/1.1 100 Continue\n\n", "none", false},
-      {"POST 1.0 ka", 100, "Continue", "none", "", "", "none", false},
-      {"GET 1.1 ka", 103, "Early Hints", "none", "Link: </s.css>; rel=preload",
-       "HTTP/1.1 103 Early Hints\nLink: </s.css>; rel=preload\n\n", "none", false},
-      // An accepted 101 keeps Upgrade and Connection: upgrade; Sec-WebSocket-* pass.
-      {"GET 1.1 ka upgraded", 101, "Switching Protocols", "none",
-       "Upgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: abc=\n"
-       "Sec-WebSocket-Protocol: chat",
-       "HTTP/1.1 101 Switching Protocols\nSec-WebSocket-Accept: abc=\n"
-       "Sec-WebSocket-Protocol: chat\nConnection: upgrade\nUpgrade: websocket\n\n",
-       "none", false},
-      // A 101 that was not accepted never reaches the client (the engine answers 502).
-      {"GET 1.1 ka", 101, "Switching Protocols", "none", "Upgrade: websocket\nConnection: Upgrade",
-       "", "none", false},
-      // The upstream's reason is kept when it is plain text, else the standard phrase.
-      {"GET 1.1 ka", 200, "Fine Thanks", "len:0", "Content-Length: 0",
-       "HTTP/1.1 200 Fine Thanks\nContent-Length: 0\n\n", "length", false},
-      {"GET 1.1 ka", 404, "", "len:0", "", "HTTP/1.1 404 Not Found\nContent-Length: 0\n\n",
-       "length", false},
-      {"GET 1.1 ka", 502, "Bad\x01Gateway", "len:0", "",
-       "HTTP/1.1 502 Bad Gateway\nContent-Length: 0\n\n", "length", false},
-      {"GET 1.1 ka", 299, "", "len:0", "", "HTTP/1.1 299 Unknown\nContent-Length: 0\n\n", "length",
-       false},
-      // Repeated fields keep their order (Set-Cookie must never be merged).
-      {"GET 1.1 ka", 200, "OK", "len:0", "Set-Cookie: a=1\nSet-Cookie: b=2",
-       "HTTP/1.1 200 OK\nSet-Cookie: a=1\nSet-Cookie: b=2\nContent-Length: 0\n\n", "length", false},
-      // Via is appended to the upstream's, or set.
-      {"GET 1.1 ka via", 200, "OK", "len:0", "Via: 1.1 backend\nX-A: 1",
-       "HTTP/1.1 200 OK\nX-A: 1\nVia: 1.1 backend, 1.1 hoplite\nContent-Length: 0\n\n", "length",
-       false},
-      {"GET 1.1 ka via", 200, "OK", "len:0", "",
-       "HTTP/1.1 200 OK\nVia: 1.1 hoplite\nContent-Length: 0\n\n", "length", false},
-  }));
+// Every table below has these columns: context (as for contextFrom), status, reason, upstream
+// body, upstream fields, expected head, expected framing toward the client, closeAfter.
+using Row = std::tuple<std::string, int, std::string, std::string, std::string, std::string,
+                       std::string, bool>;
+
+void checkClientResponse(const Row& row) {
+  const auto& [context, status, reason, body, headers, expected, framing, closeAfter] = row;
   CAPTURE(context, status, reason, body, headers);
   parser::ResponseHead response;
   response.status = static_cast<uint16_t>(status);
@@ -138,6 +63,169 @@ TEST_CASE("policy: the client response head is canonical and framed for that cli
   CHECK(out.closeAfter == closeAfter);
   if (out.bodyFraming == parser::Framing::Length)
     CHECK(out.contentLength == response.contentLength);
+}
+
+TEST_CASE(
+    "policy: an HTTP/1.1 client gets Content-Length or chunked framing, never close-delimited",
+    "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // Content-Length is kept, written after the other fields.
+      {"GET 1.1 ka", 200, "OK", "len:5", "Content-Length: 5\nContent-Type: text/plain",
+       "HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\n", "length", false},
+      // Chunked stays chunked for an HTTP/1.1 client...
+      {"GET 1.1 ka", 200, "OK", "chunked", "Transfer-Encoding: chunked\nContent-Type: a",
+       "HTTP/1.1 200 OK\nContent-Type: a\nTransfer-Encoding: chunked\n\n", "chunked", false},
+      // ...and a close-delimited body is re-chunked, so the client connection survives.
+      {"GET 1.1 ka", 200, "OK", "close", "Content-Type: a",
+       "HTTP/1.1 200 OK\nContent-Type: a\nTransfer-Encoding: chunked\n\n", "chunked", false},
+      // A status that may have content but has none says Content-Length: 0.
+      {"GET 1.1 ka", 200, "OK", "none", "", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", "none",
+       false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: an HTTP/1.0 client cannot read chunked, so it gets a close-delimited body",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      {"GET 1.0 ka", 200, "OK", "chunked", "Transfer-Encoding: chunked\nContent-Type: a",
+       "HTTP/1.1 200 OK\nContent-Type: a\nConnection: close\n\n", "close", true},
+      {"GET 1.0 ka", 200, "OK", "close", "", "HTTP/1.1 200 OK\nConnection: close\n\n", "close",
+       true},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE(
+    "policy: keep-alive toward the client follows the client and the proxy, never the upstream",
+    "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // A keep-alive HTTP/1.0 client is told the connection persists (RFC 9112 §9.3).
+      {"GET 1.0 ka", 200, "OK", "len:5", "Content-Length: 5",
+       "HTTP/1.1 200 OK\nContent-Length: 5\nConnection: keep-alive\n\n", "length", false},
+      {"GET 1.0 close", 200, "OK", "len:5", "Content-Length: 5",
+       "HTTP/1.1 200 OK\nContent-Length: 5\nConnection: close\n\n", "length", true},
+      // A client that said Connection: close, or a proxy that is draining, gets close.
+      {"GET 1.1 close", 200, "OK", "len:0", "Content-Length: 0",
+       "HTTP/1.1 200 OK\nContent-Length: 0\nConnection: close\n\n", "length", true},
+      {"GET 1.1 ka force", 200, "OK", "chunked", "Transfer-Encoding: chunked",
+       "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nConnection: close\n\n", "chunked", true},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: the upstream's hop-by-hop fields never reach the client",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // Its close is not ours.
+      {"GET 1.1 ka", 200, "OK", "len:2",
+       "Connection: close, X-Internal\nX-Internal: 1\nKeep-Alive: timeout=5\n"
+       "Content-Length: 2\nX-Public: 2",
+       "HTTP/1.1 200 OK\nX-Public: 2\nContent-Length: 2\n\n", "length", false},
+      // Upgrade is dropped from anything but an accepted 101.
+      {"GET 1.1 ka", 200, "OK", "chunked",
+       "Proxy-Connection: keep-alive\nTrailer: X-Sum\nUpgrade: h2c\nTransfer-Encoding: chunked\n"
+       "X-A: 1",
+       "HTTP/1.1 200 OK\nX-A: 1\nTransfer-Encoding: chunked\n\n", "chunked", false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: HEAD, 204 and 304 responses have no body", "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // A HEAD response keeps the representation's Content-Length but has no body.
+      {"HEAD 1.1 ka", 200, "OK", "none", "Content-Length: 1234\nETag: \"x\"",
+       "HTTP/1.1 200 OK\nETag: \"x\"\nContent-Length: 1234\n\n", "none", false},
+      {"HEAD 1.1 ka", 200, "OK", "none", "Transfer-Encoding: chunked", "HTTP/1.1 200 OK\n\n",
+       "none", false},
+      // 204 never carries Content-Length (RFC 9110 §8.6); 304 keeps it.
+      {"GET 1.1 ka", 204, "No Content", "none", "Content-Length: 0\nX-A: 1",
+       "HTTP/1.1 204 No Content\nX-A: 1\n\n", "none", false},
+      {"GET 1.1 ka", 304, "Not Modified", "none", "ETag: \"v2\"\nContent-Length: 99",
+       "HTTP/1.1 304 Not Modified\nETag: \"v2\"\nContent-Length: 99\n\n", "none", false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE(
+    "policy: interim 1xx responses go to HTTP/1.1 clients only, without framing or Connection",
+    "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      {"POST 1.1 ka", 100, "Continue", "none", "", "HTTP/1.1 100 Continue\n\n", "none", false},
+      {"POST 1.0 ka", 100, "Continue", "none", "", "", "none", false},
+      {"GET 1.1 ka", 103, "Early Hints", "none", "Link: </s.css>; rel=preload",
+       "HTTP/1.1 103 Early Hints\nLink: </s.css>; rel=preload\n\n", "none", false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: only an accepted 101 reaches the client, with Connection: upgrade and Upgrade",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // An accepted 101 keeps Upgrade and Connection: upgrade; Sec-WebSocket-* pass.
+      {"GET 1.1 ka upgraded", 101, "Switching Protocols", "none",
+       "Upgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: abc=\n"
+       "Sec-WebSocket-Protocol: chat",
+       "HTTP/1.1 101 Switching Protocols\nSec-WebSocket-Accept: abc=\n"
+       "Sec-WebSocket-Protocol: chat\nConnection: upgrade\nUpgrade: websocket\n\n",
+       "none", false},
+      // A 101 that was not accepted never reaches the client (the engine answers 502).
+      {"GET 1.1 ka", 101, "Switching Protocols", "none", "Upgrade: websocket\nConnection: Upgrade",
+       "", "none", false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: the upstream's reason is kept when it is plain text, else the standard phrase",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      {"GET 1.1 ka", 200, "Fine Thanks", "len:0", "Content-Length: 0",
+       "HTTP/1.1 200 Fine Thanks\nContent-Length: 0\n\n", "length", false},
+      {"GET 1.1 ka", 404, "", "len:0", "", "HTTP/1.1 404 Not Found\nContent-Length: 0\n\n",
+       "length", false},
+      {"GET 1.1 ka", 502, "Bad\x01Gateway", "len:0", "",
+       "HTTP/1.1 502 Bad Gateway\nContent-Length: 0\n\n", "length", false},
+      {"GET 1.1 ka", 299, "", "len:0", "", "HTTP/1.1 299 Unknown\nContent-Length: 0\n\n", "length",
+       false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: repeated fields keep their order and are never merged",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // Set-Cookie must never be merged.
+      {"GET 1.1 ka", 200, "OK", "len:0", "Set-Cookie: a=1\nSet-Cookie: b=2",
+       "HTTP/1.1 200 OK\nSet-Cookie: a=1\nSet-Cookie: b=2\nContent-Length: 0\n\n", "length", false},
+      {"GET 1.1 ka", 200, "OK", "len:0", "X-A: 1\nX-B: 2\nX-A: 3",
+       "HTTP/1.1 200 OK\nX-A: 1\nX-B: 2\nX-A: 3\nContent-Length: 0\n\n", "length", false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: Via is appended to the upstream's, or set, only when enabled",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      {"GET 1.1 ka via", 200, "OK", "len:0", "Via: 1.1 backend\nX-A: 1",
+       "HTTP/1.1 200 OK\nX-A: 1\nVia: 1.1 backend, 1.1 hoplite\nContent-Length: 0\n\n", "length",
+       false},
+      {"GET 1.1 ka via", 200, "OK", "len:0", "",
+       "HTTP/1.1 200 OK\nVia: 1.1 hoplite\nContent-Length: 0\n\n", "length", false},
+      // With via off the upstream's Via passes untouched, in place.
+      {"GET 1.1 ka", 200, "OK", "len:0", "Via: 1.1 backend\nX-A: 1",
+       "HTTP/1.1 200 OK\nVia: 1.1 backend\nX-A: 1\nContent-Length: 0\n\n", "length", false},
+  }));
+  checkClientResponse(row);
 }
 
 TEST_CASE("policy: hoplite's own error responses are complete and close",

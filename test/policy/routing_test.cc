@@ -16,56 +16,89 @@ conf::Route route(std::string host, std::string prefix, std::string upstream) {
   return r;
 }
 
-TEST_CASE("policy: the first route whose host and path prefix match wins", "[policy][routing]") {
-  const std::vector<conf::Route> routes = {
+// The routes the tables below are matched against, in this order.
+const std::vector<conf::Route>& sampleRoutes() {
+  static const std::vector<conf::Route> routes = {
       route("api.example.com", "/v1", "api-v1"), route("*.example.com", "/static/", "static"),
       route("[::1]", "/", "loopback6"),          route("example.com", "/api", "apex-api"),
       route("*.example.com", "/", "subdomains"), route("*", "/admin", "admin"),
   };
-  // effective host, target, expected upstream ("" = no route)
+  return routes;
+}
+
+// effective host, target, expected upstream of sampleRoutes() ("" = no route)
+void checkSelected(const std::string& host, const std::string& target,
+                   const std::string& expected) {
+  CAPTURE(host, target);
+  const conf::Route* selected = selectRoute(sampleRoutes(), host, target);
+  CHECK((selected == nullptr ? std::string() : selected->upstream) == expected);
+}
+
+TEST_CASE("policy: route hosts compare without port or trailing dot, case-insensitively",
+          "[policy][routing]") {
   auto [host, target, expected] = GENERATE(table<std::string, std::string, std::string>({
       {"api.example.com", "/v1/users", "api-v1"},
-      // Host is compared without its port and case-insensitively.
       {"API.Example.COM:8443", "/v1", "api-v1"},
-      // The query never takes part in prefix matching.
-      {"api.example.com", "/v1?page=2", "api-v1"},
-      // "/v1" is a segment: "/v10" is another path (it falls through to the wildcard route).
-      {"api.example.com", "/v10", "subdomains"},
-      // Wildcards match one or more labels in front of the suffix.
-      {"a.example.com", "/static/app.js", "static"},
-      {"a.b.example.com", "/static/x", "static"},
-      // A prefix ending in "/" is a plain prefix: "/static" itself does not match "/static/".
-      {"a.example.com", "/static", "subdomains"},
-      // "*.example.com" never matches example.com itself, nor a name that merely ends alike.
-      {"example.com", "/static/x", ""},
-      {"notexample.com", "/x", ""},
-      {"example.com", "/api", "apex-api"},
-      {"example.com", "/api/", "apex-api"},
-      {"example.com", "/api/x?y=1", "apex-api"},
-      {"example.com", "/api?y=1", "apex-api"},
-      {"example.com", "/apix", ""},
-      // A trailing dot names the same host; ports are ignored.
       {"EXAMPLE.com.", "/api", "apex-api"},
       {"example.com:80", "/api", "apex-api"},
       // IPv6 literals come bracketed, with or without a port.
       {"[::1]:8080", "/anything", "loopback6"},
       {"[::1]", "/", "loopback6"},
       {"[::2]", "/admin", "admin"},
-      // "*" matches any host, also a suffix trick and an absent Host (HTTP/1.0).
-      {"example.com.evil.net", "/admin/users", "admin"},
-      {"", "/admin", "admin"},
-      {"", "/x", ""},
+  }));
+  checkSelected(host, target, expected);
+}
+
+TEST_CASE("policy: a *. host matches one or more labels in front, never the bare suffix",
+          "[policy][routing]") {
+  auto [host, target, expected] = GENERATE(table<std::string, std::string, std::string>({
+      {"a.example.com", "/static/app.js", "static"},
+      {"a.b.example.com", "/static/x", "static"},
+      // "*.example.com" never matches example.com itself, nor a name that merely ends alike.
+      {"example.com", "/static/x", ""},
+      {"notexample.com", "/x", ""},
+  }));
+  checkSelected(host, target, expected);
+}
+
+TEST_CASE("policy: path prefixes match whole segments, byte for byte, without the query",
+          "[policy][routing]") {
+  auto [host, target, expected] = GENERATE(table<std::string, std::string, std::string>({
+      // The query never takes part in prefix matching.
+      {"api.example.com", "/v1?page=2", "api-v1"},
+      // "/v1" is a segment: "/v10" is another path (it falls through to the wildcard route).
+      {"api.example.com", "/v10", "subdomains"},
+      // A prefix ending in "/" is a plain prefix: "/static" itself does not match "/static/".
+      {"a.example.com", "/static", "subdomains"},
+      {"example.com", "/api", "apex-api"},
+      {"example.com", "/api/", "apex-api"},
+      {"example.com", "/api/x?y=1", "apex-api"},
+      {"example.com", "/api?y=1", "apex-api"},
+      {"example.com", "/apix", ""},
       // Paths are compared byte for byte: case-sensitive, never normalised or decoded.
       {"other.net", "/Admin", ""},
       {"other.net", "/admin/../x", "admin"},
       {"other.net", "/%61dmin", ""},
-      // "OPTIONS *" is matched by a "/" prefix only.
+  }));
+  checkSelected(host, target, expected);
+}
+
+TEST_CASE("policy: a * host matches any host, also an absent one", "[policy][routing]") {
+  auto [host, target, expected] = GENERATE(table<std::string, std::string, std::string>({
+      // Also a suffix trick, and an absent Host (HTTP/1.0).
+      {"example.com.evil.net", "/admin/users", "admin"},
+      {"", "/admin", "admin"},
+      {"", "/x", ""},
+  }));
+  checkSelected(host, target, expected);
+}
+
+TEST_CASE("policy: OPTIONS * is matched by a / prefix only", "[policy][routing]") {
+  auto [host, target, expected] = GENERATE(table<std::string, std::string, std::string>({
       {"a.example.com", "*", "subdomains"},
       {"other.net", "*", ""},
   }));
-  CAPTURE(host, target);
-  const conf::Route* selected = selectRoute(routes, host, target);
-  CHECK((selected == nullptr ? std::string() : selected->upstream) == expected);
+  checkSelected(host, target, expected);
 }
 
 TEST_CASE("policy: route order and defaults", "[policy][routing]") {
