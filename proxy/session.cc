@@ -322,12 +322,19 @@ void Session::onRequestHead() {
                  exchange_.upgrade.reason);
     return;
   }
-  if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted &&
-      request.framing != Framing::None) {
+  if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted) {
     // Honour Upgrade only on bodyless requests (h2o): then the request is complete at the end
-    // of its head, and every later byte is the new protocol's.
-    respondError(400, "an upgrade request must not have a body");
-    return;
+    // of its head, and every later byte is the new protocol's. "Content-Length: 0" is no body
+    // (RFC 9112 §6.3), and policy grants it; llhttp treats it as bodyless too and stops at the
+    // end of the head. Forward it as what it is, a request without a body, so that the upstream
+    // sees no framing field at all on its GET.
+    const bool bodyless = request.framing == Framing::None ||
+                          (request.framing == Framing::Length && request.contentLength == 0);
+    if (!bodyless) {
+      respondError(400, "an upgrade request must not have a body");
+      return;
+    }
+    exchange_.request.framing = Framing::None;
   }
   exchange_.upstreamRequest =
       policy::buildUpstreamRequest(request, exchange_.upgrade, peer_, config.forwarded);
@@ -347,8 +354,18 @@ void Session::connectUpstream(bool allowReuse) {
     }
   }
   exchange_.reusedUpstream = false;
+  exchange_.firstServer = exchange_.pool->pickServer(uv_now(server_.loop()));
+  exchange_.serversTried = 0;
+  connectToNextServer();
+}
+
+void Session::connectToNextServer() {
+  // Each server gets its own upstream_connect period.
   enterPhase(Phase::ConnectingUpstream);
-  const conf::HostPort& target = exchange_.pool->nextServer();
+  exchange_.server =
+      (exchange_.firstServer + exchange_.serversTried) % exchange_.pool->serverCount();
+  ++exchange_.serversTried;
+  const conf::HostPort& target = exchange_.pool->server(exchange_.server);
   struct sockaddr_storage address;
   std::memset(&address, 0, sizeof address);
   if (uv_ip4_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in*>(&address)) ==
@@ -372,10 +389,33 @@ void Session::connectUpstream(bool allowReuse) {
   const int rc = uv_getaddrinfo(server_.loop(), &request->req, &Session::onResolved,
                                 target.host.c_str(), nullptr, &hints);
   if (rc < 0) {
-    onUpstreamFailure("resolve", rc);
+    onServerFailed("resolve", rc, /*timedOut=*/false);
     return;
   }
   resolve_ = request.release();
+}
+
+void Session::onServerFailed(const char* what, int status, bool timedOut) {
+  if (phase_ != Phase::ConnectingUpstream) return;
+  dropUpstream();
+  ++server_.counters().upstreamConnectFailures;
+  exchange_.pool->markFailed(exchange_.server, uv_now(server_.loop()));
+  const conf::HostPort& target = exchange_.pool->server(exchange_.server);
+  const bool another = exchange_.serversTried < exchange_.pool->serverCount();
+  std::fprintf(stderr, "hoplite: upstream %s: %s to %s:%u failed: %s%s\n",
+               exchange_.pool->name().c_str(), what, target.host.c_str(),
+               static_cast<unsigned>(target.port),
+               timedOut ? "upstream_connect expired" : uv_strerror(status),
+               another ? "; trying the next server" : "");
+  if (another) {
+    connectToNextServer();
+    return;
+  }
+  if (timedOut) {
+    respondError(504, "upstream connect timeout");
+  } else {
+    respondError(502, "upstream unreachable or failed");
+  }
 }
 
 void Session::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result) {
@@ -388,7 +428,7 @@ void Session::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res
   self->resolve_ = nullptr;
   if (status < 0 || result == nullptr) {
     uv_freeaddrinfo(result);
-    self->onUpstreamFailure("resolve", status < 0 ? status : UV_EAI_NONAME);
+    self->onServerFailed("resolve", status < 0 ? status : UV_EAI_NONAME, /*timedOut=*/false);
     return;
   }
   std::vector<struct sockaddr_storage>& addresses = self->exchange_.addresses;
@@ -413,7 +453,7 @@ void Session::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res
 void Session::connectToNextAddress(int lastError) {
   if (upstream_) Socket::dispose(std::move(upstream_));
   if (exchange_.nextAddress >= exchange_.addresses.size()) {
-    onUpstreamFailure("connect", lastError);
+    onServerFailed("connect", lastError, /*timedOut=*/false);
     return;
   }
   const struct sockaddr_storage& address = exchange_.addresses[exchange_.nextAddress++];
@@ -426,6 +466,7 @@ void Session::connectToNextAddress(int lastError) {
 void Session::onSocketConnected(Socket& socket) {
   if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
   ++server_.counters().upstreamConnects;
+  exchange_.pool->markAlive(exchange_.server);
   onUpstreamReady();
   if (phase_ == Phase::ForwardingRequestBody) {
     processClientInput();
@@ -855,7 +896,7 @@ void Session::onUpstreamTimeout() {
   Counters& counters = server_.counters();
   if (phase_ == Phase::ConnectingUpstream) {
     ++counters.timeoutUpstreamConnect;
-    respondError(504, "upstream connect timeout");
+    onServerFailed("connect", UV_ETIMEDOUT, /*timedOut=*/true);
     return;
   }
   ++counters.timeoutUpstreamResponse;

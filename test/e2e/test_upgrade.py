@@ -273,5 +273,82 @@ class UpgradeHandshake(harness.E2ETestCase):
         self.assertCounters(counters, tunnels_opened=0)
 
 
+def masked_frame(payload, mask=b"\x11\x22\x33\x44", opcode=0x1):
+    """A client frame (RFC 6455 §5.2: FIN, `opcode`, masked), payload under 126 bytes."""
+    assert len(payload) < 126
+    return (bytes([0x80 | opcode, 0x80 | len(payload)]) + mask
+            + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def server_frame(payload, opcode=0x1):
+    """A server frame as the demo backend sends it: FIN, `opcode`, unmasked."""
+    assert len(payload) < 126
+    return bytes([0x80 | opcode, len(payload)]) + payload
+
+
+class ZeroLengthBodyUpgrade(harness.E2ETestCase):
+    """`Content-Length: 0` on an upgrade request is no body (RFC 9112 §6.3): hoplite grants it
+    like a bodyless one. python3-websockets never sends it, so these clients speak raw bytes."""
+
+    def test_websocket_with_content_length_zero_reaches_the_demo_backend(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend])
+        client = self.connect(proxy.port)
+        key = ws_key()
+        # The first frame leaves with the head: hoplite holds it until the 101, then sends it up.
+        client.send(upgrade_request("/echo", key, extra=[("Content-Length", "0")])
+                    + masked_frame(b"first"))
+        response = client.read_response()
+        self.assertEqual(response.status, 101, response.raw_head)
+        self.assertEqual(response.header("Sec-WebSocket-Accept"), ws_accept(key))
+        # The echo comes back unmasked: bytes reflected by the proxy would still carry the mask.
+        self.assertEqual(client.read_exact(7), server_frame(b"first"))
+        client.send(masked_frame(b"second message", mask=b"\x01\x02\x03\x04"))
+        self.assertEqual(client.read_exact(16), server_frame(b"second message"))
+        client.send(masked_frame(b"\x03\xe8", opcode=0x8))  # close 1000
+        self.assertEqual(client.read_exact(4), server_frame(b"\x03\xe8", opcode=0x8))
+        client.closed_by_peer()
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, tunnels_opened=1, tunnels_closed=1, rejected_4xx=0)
+
+    def test_content_length_zero_upgrade_is_forwarded_bodyless(self):
+        key = ws_key()
+
+        def backend_script(peer, index):
+            request = peer.read_request()
+            assert index == 1, f"unexpected connection {index}"
+            assert_upgrade_request(request, "/chat", key)
+            # A bodyless GET: no framing field at all, and the held bytes are not a body.
+            assert request.header("Content-Length") is None, request.headers
+            assert request.header("Transfer-Encoding") is None, request.headers
+            assert request.body == b"", request.body
+            peer.send(switching_protocols(key))
+            serve_transformed_lines(peer)
+
+        backend = self.fake_backend(backend_script)
+        proxy = self.hoplite([backend])
+        client = self.connect(proxy.port)
+        client.send(upgrade_request("/chat", key, extra=[("Content-Length", "0")]) + b"Held\n")
+        self.assertEqual(client.read_response().status, 101)
+        self.assertEqual(client.read_until(b"\n"), transform(b"Held") + b"\n")
+        client.send(b"Next Line\n")
+        self.assertEqual(client.read_until(b"\n"), transform(b"Next Line") + b"\n")
+        client.shutdown_write()
+        self.assertEqual(client.closed_by_peer(), b"")
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, tunnels_opened=1, tunnels_closed=1, upstream_connects=1)
+
+    def test_upgrade_with_a_real_body_is_still_refused(self):
+        backend = self.fake_backend(lambda peer, index: peer.read_request())
+        proxy = self.hoplite([backend])
+        client = self.connect(proxy.port)
+        client.send(upgrade_request("/chat", ws_key(), extra=[("Content-Length", "5")]) + b"hello")
+        self.assertEqual(client.read_response().status, 400)
+        client.closed_by_peer()
+        self.assertEqual(backend.accepted, 0)
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, tunnels_opened=0, upstream_connects=0)
+
+
 if __name__ == "__main__":
     unittest.main()
