@@ -14,6 +14,9 @@ struct Counters {
   uint64_t requests = 0;          // request heads parsed completely
   uint64_t upstreamConnects = 0;  // new upstream connections established
   uint64_t upstreamReused = 0;    // requests sent on an idle pooled connection
+  // Servers that could not be connected to (refused, unreachable, unresolvable, upstream_connect
+  // expired); the request then went on to the next server, if any was left.
+  uint64_t upstreamConnectFailures = 0;
   uint64_t upstreamRetries = 0;  // requests retried on a fresh connection after a reused one failed
   uint64_t tunnelsOpened = 0;
   uint64_t tunnelsClosed = 0;
@@ -52,6 +55,7 @@ struct Counters {
     add("timeout_upstream_response", timeoutUpstreamResponse);
     add("timeout_tunnel_idle", timeoutTunnelIdle);
     add("timeout_shutdown_drain", timeoutShutdownDrain);
+    add("upstream_connect_failures", upstreamConnectFailures);
     return out;
   }
 };

@@ -73,6 +73,11 @@ class Session final : public ClientConnection, private SocketHandler {
     bool upstreamBroken = false;     // never pool: write failed, EOF seen
     bool closeAfter = false;         // close the client connection after this response
     parser::Framing clientFraming = parser::Framing::None;
+    // Servers of the pool's round robin tried for this request (nginx `proxy_next_upstream error
+    // timeout`): firstServer, then the following ones in order, each at most once.
+    size_t firstServer = 0;
+    size_t serversTried = 0;
+    size_t server = 0;  // the index being connected to
     // Where the chosen server may be reached (a name can resolve to several, e.g. ::1 and
     // 127.0.0.1 for localhost); tried in order until one accepts.
     std::vector<struct sockaddr_storage> addresses;
@@ -98,7 +103,13 @@ class Session final : public ClientConnection, private SocketHandler {
   void onRequestBody(std::string_view bytes);
   void onRequestComplete();
   void connectUpstream(bool allowReuse);
-  // Connects to the next of exchange_.addresses; when none is left, fails with `lastError`.
+  // Resolves and connects to the next server this request has not tried yet.
+  void connectToNextServer();
+  // Connecting to exchange_.server failed before anything was sent: tries the next untried
+  // server, or answers 504 (`timedOut`) or 502 when every server failed.
+  void onServerFailed(const char* what, int status, bool timedOut);
+  // Connects to the next of exchange_.addresses; when none is left, the server failed with
+  // `lastError`.
   void connectToNextAddress(int lastError);
   static void onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result);
   void onUpstreamReady();

@@ -5,17 +5,34 @@
 
 namespace hoplite::proxy {
 
-UpstreamPool::UpstreamPool(const conf::Upstream& upstream) : upstream_(upstream) {}
+UpstreamPool::UpstreamPool(const conf::Upstream& upstream)
+    : upstream_(upstream), failedUntil_(upstream.servers.size(), 0) {}
 
 UpstreamPool::~UpstreamPool() {
   assert(idle_.empty());
 }
 
-const conf::HostPort& UpstreamPool::nextServer() {
-  assert(!upstream_.servers.empty());  // conf/ rejects an empty "servers"
-  const conf::HostPort& server = upstream_.servers[nextServer_ % upstream_.servers.size()];
-  nextServer_ = (nextServer_ + 1) % upstream_.servers.size();
-  return server;
+size_t UpstreamPool::pickServer(uint64_t now) {
+  const size_t count = upstream_.servers.size();
+  assert(count > 0);  // conf/ rejects an empty "servers"
+  for (size_t step = 0; step < count; ++step) {
+    const size_t index = (nextServer_ + step) % count;
+    if (failedUntil_[index] <= now) {
+      nextServer_ = (index + 1) % count;
+      return index;
+    }
+  }
+  const size_t index = nextServer_;
+  nextServer_ = (nextServer_ + 1) % count;
+  return index;
+}
+
+void UpstreamPool::markFailed(size_t index, uint64_t now) {
+  failedUntil_[index] = now + kFailTimeoutMs;
+}
+
+void UpstreamPool::markAlive(size_t index) {
+  failedUntil_[index] = 0;
 }
 
 std::unique_ptr<Socket> UpstreamPool::takeIdle() {

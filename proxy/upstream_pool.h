@@ -21,8 +21,16 @@ class UpstreamPool final : private SocketHandler {
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   const std::string& name() const { return upstream_.name; }
-  // The next server in round-robin order.
-  const conf::HostPort& nextServer();
+  size_t serverCount() const { return upstream_.servers.size(); }
+  const conf::HostPort& server(size_t index) const { return upstream_.servers[index]; }
+  // The index of the next server in round-robin order, skipping servers that failed to connect
+  // within the last kFailTimeout, unless every server did (then plain round robin: a request is
+  // never refused without trying). `now` is uv_now().
+  size_t pickServer(uint64_t now);
+  // Connecting to server `index` failed (refused, unreachable, resolve failure, connect timeout):
+  // later requests skip it for kFailTimeout. A success clears the mark.
+  void markFailed(size_t index, uint64_t now);
+  void markAlive(size_t index);
   // The most recently parked idle connection (its peer is the least likely to have timed it
   // out), or nullptr. The caller becomes its owner and handler; reading is stopped.
   std::unique_ptr<Socket> takeIdle();
@@ -42,8 +50,14 @@ class UpstreamPool final : private SocketHandler {
   void onSocketConnected(Socket&) override {}
   void onSocketShutdown(Socket&) override {}
 
+  // nginx's defaults, max_fails=1 fail_timeout=10s, in their simplest form: one failure marks a
+  // server down for a fixed time, with no counting and no slow start. Requests still fail over to
+  // a marked server when nothing else is left, so a marked server costs at most a retry.
+  static constexpr uint64_t kFailTimeoutMs = 10000;
+
   conf::Upstream upstream_;
   size_t nextServer_ = 0;
+  std::vector<uint64_t> failedUntil_;          // per server: uv_now() before which it is skipped
   std::vector<std::unique_ptr<Socket>> idle_;  // oldest first
   bool closed_ = false;
 };

@@ -360,6 +360,74 @@ class UpstreamFailures(harness.E2ETestCase):
         self.assertCounters(counters, upstream_connects=2, upstream_retries=1, errors_5xx=0)
 
 
+class NextServerOnConnectFailure(harness.E2ETestCase):
+    """nginx's default `proxy_next_upstream error timeout` for connection establishment: a server
+    that cannot be connected to is skipped for the next one, each at most once per request."""
+
+    def get(self, proxy, target="/"):
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", target, [("Host", "app.test"), ("Connection", "close")]))
+        response = client.read_response()
+        client.close()
+        return response
+
+    def test_dead_server_is_skipped_and_every_request_succeeds(self):
+        dead, sock = harness.refused_address()
+        self.keep(sock)
+        backend = self.demo_backend()
+        # No pooling, and the dead server first: every request picks a server, and the very first
+        # one meets the dead server.
+        proxy = self.hoplite([dead, backend], keepalive=0)
+        for i in range(6):
+            response = self.get(proxy, f"/request/{i}")
+            self.assertEqual(response.status, 200, response.body)
+            self.assertEqual(response.json()["target"], f"/request/{i}")
+        counters = self.stop_hoplite(proxy)
+        # The failed server is then skipped for a while (nginx fail_timeout), so it fails once.
+        self.assertCounters(counters, upstream_connect_failures=1, upstream_connects=6,
+                            errors_5xx=0, requests=6)
+
+    def test_connect_timeout_goes_on_to_the_next_server(self):
+        silent, sockets = harness.blackhole()
+        self.keep(sockets)
+        backend = self.demo_backend()
+        proxy = self.hoplite([silent, backend], keepalive=0,
+                             timeouts={"upstream_connect": "300ms"})
+        start = harness.time.monotonic()
+        response = self.get(proxy)
+        elapsed = harness.time.monotonic() - start
+        self.assertEqual(response.status, 200, response.body)
+        self.assertElapsedBetween(elapsed, 0.25, 3.0, "the answer from the second server")
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, upstream_connect_failures=1, timeout_upstream_connect=1,
+                            errors_5xx=0)
+
+    def test_every_server_down_is_502_after_trying_each_once(self):
+        addresses = []
+        for _ in range(3):
+            address, sock = harness.refused_address()
+            self.keep(sock)
+            addresses.append(address)
+        proxy = self.hoplite(addresses)
+        self.assertEqual(self.get(proxy).status, 502)
+        # All are marked down now, and a request still tries each of them (never refused untried).
+        self.assertEqual(self.get(proxy).status, 502)
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, upstream_connect_failures=6, errors_5xx=2,
+                            upstream_connects=0)
+
+    def test_last_failure_a_connect_timeout_is_504(self):
+        dead, sock = harness.refused_address()
+        self.keep(sock)
+        silent, sockets = harness.blackhole()
+        self.keep(sockets)
+        proxy = self.hoplite([dead, silent], timeouts={"upstream_connect": "200ms"})
+        self.assertEqual(self.get(proxy).status, 504)
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, upstream_connect_failures=2, timeout_upstream_connect=1,
+                            errors_5xx=1)
+
+
 class Routing(harness.E2ETestCase):
     def test_routes_pick_the_upstream_and_no_route_is_404(self):
         def named(name):
