@@ -72,6 +72,7 @@ void HeadValidator::reset() {
   lineStart_ = 0;
   prevCr_ = false;
   startLineSeen_ = false;
+  readingMethod_ = true;
   fieldCount_ = 0;
   error_ = {};
 }
@@ -117,6 +118,15 @@ HeadValidator::Step HeadValidator::consume(std::string_view data) {
     } else if (c == '\n') {
       fail(400, "bare LF in header section");
       return {Status::Error, i};
+    } else if (kind_ == Kind::Request && readingMethod_) {
+      // A method is a token: refuse the first byte that cannot be part of one, without waiting
+      // for a line end that may never come (e.g. WebSocket frames sent behind a refused upgrade).
+      if (c == ' ') {
+        readingMethod_ = false;
+      } else if (!isTokenChar(static_cast<unsigned char>(c))) {
+        fail(400, "invalid method");
+        return {Status::Error, i};
+      }
     }
   }
   return {Status::NeedMore, data.size()};

@@ -62,6 +62,7 @@ class HeadValidator {
   size_t lineStart_ = 0;
   bool prevCr_ = false;
   bool startLineSeen_ = false;
+  bool readingMethod_ = true;  // request start line, before its first SP
   uint64_t fieldCount_ = 0;
   ParseError error_;
 };

@@ -33,6 +33,21 @@ TEST_CASE("parser: line endings other than CRLF are refused", "[parser]") {
   expectRejected(input, status);
 }
 
+TEST_CASE("parser: a byte that cannot be part of a method is refused at once", "[parser]") {
+  // No line end follows: the verdict must not wait for one (a peer sending WebSocket frames
+  // behind a refused upgrade would otherwise hold the connection until client_header expires).
+  auto [why, input] = GENERATE(table<const char*, std::string>({
+      {"a masked WebSocket text frame", std::string("\x81\x85\x37\xfa\x21\x3d\x7f\x9f", 8)},
+      {"a WebSocket close frame", std::string("\x88\x80\x00\x00\x00\x00", 6)},
+      {"a TLS ClientHello", std::string("\x16\x03\x01\x02\x00\x01", 6)},
+      {"a JSON body", "{\"a\":1}"},
+      {"a control character inside the method", std::string("GE\x01T", 4)},
+      {"a slash before any space", "GET/"},
+  }));
+  CAPTURE(why, input);
+  expectRejected(input, 400);
+}
+
 TEST_CASE("parser: malformed field lines are refused", "[parser]") {
   auto [why, input, status] = GENERATE(table<const char*, std::string, int>({
       {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n", 400},
