@@ -145,7 +145,7 @@ void Server::onConnection(uv_stream_t* stream, int status) {
 
 void Server::acceptOne(Listener& listener) {
   listener.acceptPending = false;
-  auto socket = std::make_unique<Socket>(loop_);
+  auto socket = std::make_unique<Socket>(loop_, buffers_);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener.handle), socket->stream()) != 0) {
     Socket::dispose(std::move(socket));
     return;

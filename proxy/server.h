@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "proxy/buffer_pool.h"
 #include "proxy/client_connection.h"
 #include "proxy/counters.h"
 #include "proxy/upstream_pool.h"
@@ -43,6 +44,8 @@ class Server {
   // per-request logging).
   bool debugLog() const { return debugLog_; }
   UpstreamPool& pool(const std::string& upstreamName);
+  // Read buffers for every Socket of this loop; declared first so that it outlives them all.
+  BufferPool& buffers() { return buffers_; }
 
   // Every Session and Tunnel registers on creation and unregisters in its destructor.
   void registerConnection(ClientConnection* connection);
@@ -67,6 +70,7 @@ class Server {
   static void onHandleClosed(uv_handle_t* handle);
 
   uv_loop_t* loop_;
+  BufferPool buffers_;
   const conf::Config& config_;
   Counters counters_;
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;

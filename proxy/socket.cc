@@ -16,7 +16,7 @@ struct WriteRequest {
 
 }  // namespace
 
-Socket::Socket(uv_loop_t* loop) {
+Socket::Socket(uv_loop_t* loop, BufferPool& buffers) : buffers_(buffers) {
   uv_tcp_init(loop, &tcp_);
   tcp_.data = this;
   connectReq_.data = this;
@@ -25,6 +25,7 @@ Socket::Socket(uv_loop_t* loop) {
 
 Socket::~Socket() {
   assert(state_ == State::Closed);
+  buffers_.give(std::move(buffer_));
 }
 
 void Socket::dispose(std::unique_ptr<Socket> socket) {
@@ -69,7 +70,7 @@ void Socket::setReading(bool wanted) {
 void Socket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
   Socket* self = static_cast<Socket*>(handle->data);
   if (!self->buffer_) {
-    self->buffer_ = std::make_unique<char[]>(kReadBufferBytes);
+    self->buffer_ = self->buffers_.take();
     self->begin_ = self->end_ = 0;
   }
   if (self->begin_ > 0) {
@@ -165,7 +166,7 @@ void Socket::consume(size_t count) {
   begin_ += count;
   if (begin_ == end_) {
     // Empty: give the memory back until the next read needs it.
-    buffer_.reset();
+    buffers_.give(std::move(buffer_));
     begin_ = end_ = 0;
   }
 }

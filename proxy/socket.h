@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/buffer_pool.h"
+
 namespace hoplite::proxy {
 
 class Socket;
@@ -44,9 +46,10 @@ class Socket {
  public:
   // The read buffer's capacity. It also bounds the client bytes held behind an upgrade request
   // (issue 3: 64 KiB, beyond that the connection is closed).
-  static constexpr size_t kReadBufferBytes = 64 * 1024;
+  static constexpr size_t kReadBufferBytes = BufferPool::kBufferBytes;
 
-  explicit Socket(uv_loop_t* loop);
+  // `buffers` (the loop's pool) must outlive the Socket.
+  Socket(uv_loop_t* loop, BufferPool& buffers);
   ~Socket();  // asserts that the close callback ran
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -91,8 +94,9 @@ class Socket {
   uv_connect_t connectReq_;
   uv_shutdown_t shutdownReq_;
   SocketHandler* handler_ = nullptr;
-  // Allocated on the first read and released whenever it is empty, so idle connections cost no
-  // buffer (HAProxy h1_release_buf).
+  BufferPool& buffers_;
+  // Taken from the pool on a read and given back whenever it is empty, so idle connections cost
+  // no buffer (HAProxy h1_release_buf).
   std::unique_ptr<char[]> buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
