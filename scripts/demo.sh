@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-bash scripts/build.sh build
+HOPLITE_BUILD_TARGETS="hoplite demo_backend" bash scripts/build.sh build
 
 backend_pid=
 hoplite_pid=
