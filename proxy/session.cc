@@ -21,18 +21,22 @@ using parser::ParseStatus;
 // the client reads that response rather than a reset (nginx lingering_timeout).
 constexpr std::chrono::milliseconds kLingerTimeout{2000};
 
-// "1a\r\n<bytes>\r\n": one chunk of a re-chunked body (RFC 9112 §7.1).
-std::string chunk(std::string_view bytes) {
-  char size[24];
-  const int n = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
-  std::string out;
-  out.reserve(static_cast<size_t>(n) + bytes.size() + 2);
-  out.append(size, static_cast<size_t>(n));
-  out.append(bytes);
-  out.append("\r\n");
-  return out;
+// "1a\r\n": the size line of one chunk of a re-chunked body (RFC 9112 §7.1), built in `out`.
+// The chunk is then written as three pieces (size line, bytes, CRLF) without copying the bytes.
+using ChunkSizeBuffer = char[20];
+std::string_view chunkSizeLine(size_t size, ChunkSizeBuffer& out) {
+  char* const end = out + sizeof out;
+  char* p = end;
+  *--p = '\n';
+  *--p = '\r';
+  do {
+    *--p = "0123456789abcdef"[size & 15];
+    size >>= 4;
+  } while (size != 0);
+  return std::string_view(p, static_cast<size_t>(end - p));
 }
 
+constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 parser::ParserLimits requestLimits(const conf::Limits& limits) {
@@ -258,22 +262,35 @@ void Session::updateReadState() {
   }
 }
 
-bool Session::writeClient(std::string bytes) {
+bool Session::writeClient(std::string_view a, std::string_view b, std::string_view c) {
   if (!client_) return false;
-  const int rc = client_->write(std::move(bytes));
+  // A held response head leaves together with the first body bytes: one writev, not two.
+  const int rc = client_->write({heldClientHead_, a, b, c});
+  heldClientHead_.clear();
   if (rc < 0) {
     close("client write failed");
     return false;
   }
+  if (rc == Socket::kWriteSent && clientTimerKind_ == ClientTimer::SendStall) {
+    armClientTimer(ClientTimer::SendStall);  // the client makes progress
+  }
   return true;
 }
 
-bool Session::writeUpstream(std::string bytes) {
+bool Session::flushClientHead() {
+  if (heldClientHead_.empty()) return true;
+  return writeClient({});
+}
+
+bool Session::writeUpstream(std::string_view a, std::string_view b, std::string_view c) {
   if (!upstream_) return false;
-  const int rc = upstream_->write(std::move(bytes));
+  const int rc = upstream_->write({a, b, c});
   if (rc < 0) {
     onUpstreamFailure("write", rc);
     return false;
+  }
+  if (rc == Socket::kWriteSent && phase_ == Phase::ForwardingRequestBody) {
+    upstreamTimer_.start(exchange_.timeouts.upstreamResponse);  // the upstream makes progress
   }
   return true;
 }
@@ -477,18 +494,21 @@ void Session::onSocketConnected(Socket& socket) {
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
 void Session::onUpstreamReady() {
-  responseParser_ =
-      std::make_unique<parser::ResponseParser>(responseLimits(server_.config().limits));
+  // A parser kept from the last response (it ended cleanly, at a message boundary) is as good
+  // as a new one; creating one per exchange cost allocations and llhttp_init each time.
+  if (!responseParser_) {
+    responseParser_ =
+        std::make_unique<parser::ResponseParser>(responseLimits(server_.config().limits));
+    responseParser_->setBodyHandler([this](std::string_view bytes) { onResponseBody(bytes); });
+  }
   responseParser_->expectResponseTo(exchange_.request.method);
-  responseParser_->setBodyHandler([this](std::string_view bytes) { onResponseBody(bytes); });
   if (!writeUpstream(exchange_.upstreamRequest.head)) return;
   if (!exchange_.requestComplete) {
     enterPhase(Phase::ForwardingRequestBody);
     return;
   }
   // A retry of a request that was already complete (it had no body bytes).
-  if (exchange_.upstreamRequest.bodyFraming == Framing::Chunked &&
-      !writeUpstream(std::string(kLastChunk)))
+  if (exchange_.upstreamRequest.bodyFraming == Framing::Chunked && !writeUpstream(kLastChunk))
     return;
   enterPhase(exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted
                  ? Phase::AwaitingUpgradeResponse
@@ -501,9 +521,10 @@ void Session::onRequestBody(std::string_view bytes) {
   if (phase_ != Phase::ForwardingRequestBody || bytes.empty() || exchange_.upstreamBroken) return;
   exchange_.requestBodyBytesSent += bytes.size();
   if (exchange_.upstreamRequest.bodyFraming == Framing::Chunked) {
-    writeUpstream(chunk(bytes));
+    ChunkSizeBuffer size;
+    writeUpstream(chunkSizeLine(bytes.size(), size), bytes, kCrlf);
   } else {
-    writeUpstream(std::string(bytes));
+    writeUpstream(bytes);
   }
 }
 
@@ -511,7 +532,7 @@ void Session::onRequestComplete() {
   if (phase_ != Phase::ForwardingRequestBody) return;
   // Trailers are dropped: they never merge into the head, and the upstream gets a plain last chunk.
   if (exchange_.upstreamRequest.bodyFraming == Framing::Chunked && !exchange_.upstreamBroken &&
-      !writeUpstream(std::string(kLastChunk)))
+      !writeUpstream(kLastChunk))
     return;
   exchange_.requestComplete = true;
   enterPhase(exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted
@@ -529,7 +550,10 @@ void Session::processUpstreamInput() {
     const parser::FeedResult result = responseParser_->feed(upstream_->data());
     if (phase_ == Phase::Closing || !upstream_) return;
     upstream_->consume(result.consumed);
-    if (result.status == ParseStatus::NeedMore) break;
+    if (result.status == ParseStatus::NeedMore) {
+      if (!flushClientHead()) return;
+      break;
+    }
     if (result.status == ParseStatus::HeadComplete) {
       onResponseHead();
     } else if (result.status == ParseStatus::MessageComplete) {
@@ -595,19 +619,23 @@ void Session::onResponseHead() {
                          response.bodyFraming == Framing::UntilClose || server_.draining();
   exchange_.upstreamKeepAlive = head.keepAlive;
   exchange_.responseHeadSent = true;
-  if (!writeClient(response.head)) return;
+  // Held until the first body bytes (or the end of this read, or of the response) so that both
+  // leave in one write.
+  heldClientHead_ = std::move(response.head);
   enterPhase(Phase::StreamingResponse);
 }
 
 void Session::onResponseBody(std::string_view bytes) {
   if (!exchange_.responseHeadSent || bytes.empty()) return;
   switch (exchange_.clientFraming) {
-    case Framing::Chunked:
-      writeClient(chunk(bytes));
+    case Framing::Chunked: {
+      ChunkSizeBuffer size;
+      writeClient(chunkSizeLine(bytes.size(), size), bytes, kCrlf);
       break;
+    }
     case Framing::Length:
     case Framing::UntilClose:
-      writeClient(std::string(bytes));
+      writeClient(bytes);
       break;
     case Framing::None:
       break;
@@ -622,7 +650,7 @@ bool Session::onResponseComplete() {
     }
     return true;  // an interim response ended; the final one follows on the same parser
   }
-  if (exchange_.clientFraming == Framing::Chunked && !writeClient(std::string(kLastChunk)))
+  if (exchange_.clientFraming == Framing::Chunked ? !writeClient(kLastChunk) : !flushClientHead())
     return false;
   upstreamTimer_.stop();
   // Never pool after an upgrade attempt, a framing problem, an early response, or leftovers.
@@ -630,7 +658,9 @@ bool Session::onResponseComplete() {
                         !exchange_.upstreamBroken &&
                         exchange_.upgrade.kind != policy::UpgradeRequest::Kind::Granted &&
                         upstream_->buffered() == 0 && !server_.draining();
-  responseParser_.reset();
+  // Only a response that ended cleanly with the connection reusable leaves the parser at a
+  // message boundary; anything else gets a fresh parser for the next exchange.
+  if (!reusable) responseParser_.reset();
   if (reusable) {
     exchange_.pool->release(std::move(upstream_));
   } else {

@@ -143,8 +143,11 @@ class Session final : public ClientConnection, private SocketHandler {
   void finishAndClose();
   void dropUpstream();
 
-  bool writeClient(std::string bytes);
-  bool writeUpstream(std::string bytes);
+  // Write up to three pieces as one; false (and the session closes or fails over) on error.
+  bool writeClient(std::string_view a, std::string_view b = {}, std::string_view c = {});
+  bool writeUpstream(std::string_view a, std::string_view b = {}, std::string_view c = {});
+  // Sends a held response head that no body bytes followed.
+  bool flushClientHead();
   void onClientTimeout();
   void onUpstreamTimeout();
   void onTimerClosed();
@@ -173,6 +176,9 @@ class Session final : public ClientConnection, private SocketHandler {
   parser::RequestParser requestParser_;
   std::unique_ptr<parser::ResponseParser> responseParser_;
   Exchange exchange_;
+  // A final response head not written yet: it goes out with the first body bytes, at the end of
+  // the upstream read that brought it, or when the response completes.
+  std::string heldClientHead_;
   uint64_t exchangesDone_ = 0;
   // The client half-closed while its bytes were held behind an upgrade request or while the last
   // response was flushing: it is not read again, and the tunnel (if any) starts half-closed.

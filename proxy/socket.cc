@@ -107,11 +107,39 @@ void Socket::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/)
   }
 }
 
-int Socket::write(std::string bytes) {
+int Socket::write(std::initializer_list<std::string_view> pieces) {
   if (state_ != State::Open) return UV_EBADF;
-  if (bytes.empty()) return 0;
+  constexpr size_t kMaxPieces = 4;
+  assert(pieces.size() <= kMaxPieces);
+  uv_buf_t bufs[kMaxPieces];
+  unsigned int count = 0;
+  size_t total = 0;
+  for (std::string_view piece : pieces) {
+    if (piece.empty()) continue;
+    bufs[count++] =
+        uv_buf_init(const_cast<char*>(piece.data()), static_cast<unsigned int>(piece.size()));
+    total += piece.size();
+  }
+  if (total == 0) return kWriteSent;
+  // libuv refuses (UV_EAGAIN) while earlier bytes are still queued, which keeps the order.
+  const int sent = uv_try_write(stream(), bufs, count);
+  size_t skip = 0;
+  if (sent > 0) {
+    skip = static_cast<size_t>(sent);
+    if (skip == total) return kWriteSent;
+  } else if (sent != UV_EAGAIN && sent != UV_ENOSYS) {
+    return sent;
+  }
   auto request = std::make_unique<WriteRequest>();
-  request->bytes = std::move(bytes);
+  request->bytes.reserve(total - skip);
+  for (std::string_view piece : pieces) {
+    if (skip >= piece.size()) {
+      skip -= piece.size();
+      continue;
+    }
+    request->bytes.append(piece.substr(skip));
+    skip = 0;
+  }
   request->socket = this;
   request->req.data = request.get();
   uv_buf_t buf =
@@ -120,7 +148,7 @@ int Socket::write(std::string bytes) {
   if (rc < 0) return rc;
   pendingWriteBytes_ += request->bytes.size();
   request.release();  // owned by libuv until onWriteDone
-  return 0;
+  return kWriteQueued;
 }
 
 void Socket::onWriteDone(uv_write_t* req, int status) {
@@ -169,12 +197,6 @@ void Socket::consume(size_t count) {
     buffers_.give(std::move(buffer_));
     begin_ = end_ = 0;
   }
-}
-
-std::string Socket::takeAll() {
-  std::string bytes(data());
-  consume(bytes.size());
-  return bytes;
 }
 
 bool flowAllows(const Socket& source, const Socket& destination) {

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -67,9 +68,15 @@ class Socket {
   void setReading(bool wanted);
   bool reading() const { return reading_; }
 
-  // Queues `bytes`; pendingWriteBytes() counts them until their write callback. Returns a libuv
-  // error when the write could not even be queued (the caller closes).
-  int write(std::string bytes);
+  // Sends `pieces` in order. When nothing is queued, they go out at once in one writev
+  // (uv_try_write), straight from the caller's memory; whatever the kernel did not take is
+  // copied into one queued write, counted by pendingWriteBytes() until its callback.
+  // Returns kWriteSent (all sent; no onSocketWritten follows), kWriteQueued (onSocketWritten
+  // follows), or a negative libuv error (the caller closes).
+  static constexpr int kWriteSent = 1;
+  static constexpr int kWriteQueued = 0;
+  int write(std::initializer_list<std::string_view> pieces);
+  int write(std::string_view bytes) { return write({bytes}); }
   size_t pendingWriteBytes() const { return pendingWriteBytes_; }
   // Sends FIN once every queued write is flushed. Idempotent.
   int shutdown();
@@ -79,8 +86,6 @@ class Socket {
   std::string_view data() const;
   size_t buffered() const { return end_ - begin_; }
   void consume(size_t count);
-  // Takes every unconsumed byte (used when handing bytes across in a tunnel).
-  std::string takeAll();
 
  private:
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);

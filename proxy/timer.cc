@@ -16,8 +16,20 @@ Timer::~Timer() {
 
 void Timer::start(std::chrono::milliseconds timeout) {
   if (state_ != State::Open) return;
+  const uint64_t now = uv_now(handle_.loop);
+  deadline_ = now + static_cast<uint64_t>(timeout.count());
+  armed_ = true;
+  // A handle due no later than the new deadline will fire and re-check; only an earlier
+  // deadline needs the heap update.
+  if (uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_)) && handleDue_ <= deadline_)
+    return;
+  armHandle(now);
+}
+
+void Timer::armHandle(uint64_t now) {
   // A zero timeout still expires on the next loop turn, never inside this call.
-  uv_timer_start(&handle_, &Timer::onTimer, static_cast<uint64_t>(timeout.count()), 0);
+  handleDue_ = deadline_;
+  uv_timer_start(&handle_, &Timer::onTimer, deadline_ - now, 0);
 }
 
 void Timer::start(const conf::Duration& timeout) {
@@ -29,11 +41,12 @@ void Timer::start(const conf::Duration& timeout) {
 }
 
 void Timer::stop() {
-  if (state_ == State::Open) uv_timer_stop(&handle_);
+  // The handle stays due; when it fires it finds nothing armed (see the class comment).
+  armed_ = false;
 }
 
 bool Timer::active() const {
-  return state_ == State::Open && uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_));
+  return state_ == State::Open && armed_;
 }
 
 void Timer::close() {
@@ -44,7 +57,14 @@ void Timer::close() {
 
 void Timer::onTimer(uv_timer_t* handle) {
   Timer* self = static_cast<Timer*>(handle->data);
-  if (self->state_ == State::Open) self->onExpired_();
+  if (self->state_ != State::Open || !self->armed_) return;
+  const uint64_t now = uv_now(handle->loop);
+  if (now < self->deadline_) {
+    self->armHandle(now);  // re-armed later than the handle was due: sleep for the remainder
+    return;
+  }
+  self->armed_ = false;
+  self->onExpired_();
 }
 
 void Timer::onClose(uv_handle_t* handle) {

@@ -64,7 +64,12 @@ void Tunnel::onTimerClosed() {
 
 void Tunnel::relay(Socket& from, Socket& to) {
   if (from.buffered() == 0) return;
-  if (to.write(from.takeAll()) < 0) close("tunnel write failed");
+  const int rc = to.write(from.data());
+  if (rc < 0) {
+    close("tunnel write failed");
+    return;
+  }
+  from.consume(from.buffered());  // sent, or copied into the queued write
 }
 
 void Tunnel::updateReadState() {

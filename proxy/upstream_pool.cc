@@ -39,7 +39,8 @@ std::unique_ptr<Socket> UpstreamPool::takeIdle() {
   if (idle_.empty()) return nullptr;
   std::unique_ptr<Socket> socket = std::move(idle_.back());
   idle_.pop_back();
-  socket->setReading(false);
+  // Left reading: the new owner reads it at once for the response, and a stop/start pair would
+  // cost two epoll_ctl calls per request. It becomes the handler before the next loop turn.
   socket->setHandler(nullptr);
   return socket;
 }

@@ -32,7 +32,8 @@ class UpstreamPool final : private SocketHandler {
   void markFailed(size_t index, uint64_t now);
   void markAlive(size_t index);
   // The most recently parked idle connection (its peer is the least likely to have timed it
-  // out), or nullptr. The caller becomes its owner and handler; reading is stopped.
+  // out), or nullptr. The caller becomes its owner and handler, and must set its reading state
+  // (the socket is still reading) before returning to the loop.
   std::unique_ptr<Socket> takeIdle();
   // Parks a connection whose last response completed cleanly, or disposes of it when the pool
   // holds `keepalive` already or is closed.
