@@ -2,7 +2,8 @@
 //
 // Validation never stops at the first problem: every error is collected, each naming the JSON
 // pointer of the offending value and what would be valid there, e.g.
-//   /routes/2/timeouts/tunnel_idle: "10 parsecs" is not a duration; use a number with ms, s, m or h, or "off"
+//   /routes/2/timeouts/tunnel_idle: "10 parsecs" is not a duration; use a number with ms, s, m or
+//   h, or "off"
 // Unknown keys are errors (they are usually typos). Broken JSON reports its line and column.
 #pragma once
 
@@ -16,13 +17,13 @@
 namespace hoplite::conf {
 
 struct ConfigError {
-  std::string path;     // JSON pointer ("/timeouts/client_idle"), "" for the whole document
-  std::string message;  // what is wrong and what would be valid
+  std::string path;            // JSON pointer ("/timeouts/client_idle"), "" for the whole document
+  std::string message;         // what is wrong and what would be valid
   std::string toText() const;  // "path: message" (or just the message for the whole document)
 };
 
 struct LoadResult {
-  std::optional<Config> config;      // set only when `errors` is empty
+  std::optional<Config> config;  // set only when `errors` is empty
   std::vector<ConfigError> errors;
 };
 

@@ -28,38 +28,6 @@ bool isTargetChar(unsigned char c) {
 
 }  // namespace
 
-bool isTokenChar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool isToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!isTokenChar(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
 bool isFieldValueChar(unsigned char c) {
   return c == '\t' || (c >= 0x20 && c != 0x7f);
 }

@@ -15,10 +15,6 @@
 
 namespace hoplite::parser {
 
-// RFC 9110 §5.6.2: tchar.
-bool isTokenChar(unsigned char c);
-// RFC 9110 §5.6.2: token = 1*tchar.
-bool isToken(std::string_view s);
 // RFC 9110 §5.5: field-value chars are VCHAR, obs-text, SP and HTAB; every other CTL is refused.
 bool isFieldValueChar(unsigned char c);
 

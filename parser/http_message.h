@@ -47,7 +47,9 @@ struct RequestHead {
   // Set when the request had an "Expect: 100-continue" field.
   bool expectsContinue = false;
 
-  bool isHttp11OrLater() const { return versionMajor > 1 || (versionMajor == 1 && versionMinor >= 1); }
+  bool isHttp11OrLater() const {
+    return versionMajor > 1 || (versionMajor == 1 && versionMinor >= 1);
+  }
 };
 
 struct ResponseHead {
@@ -69,6 +71,10 @@ struct ParseError {
   uint16_t status = 400;
   std::string reason;  // short, human readable, safe to send in a plain-text body
 };
+
+// RFC 9110 §5.6.2: tchar, and token = 1*tchar (method names, field names, Connection options).
+bool isTokenChar(unsigned char c);
+bool isToken(std::string_view s);
 
 // Case-insensitive ASCII comparison, as header names and most tokens need.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);

@@ -30,7 +30,7 @@ void appendListElement(std::string& list, std::string_view element) {
 
 // RFC 7239 §4: a parameter value is a token or a quoted-string.
 std::string tokenOrQuoted(std::string_view value) {
-  if (isToken(value)) return std::string(value);
+  if (parser::isToken(value)) return std::string(value);
   std::string quoted = "\"";
   for (char c : value) {
     if (c == '"' || c == '\\') quoted.push_back('\\');

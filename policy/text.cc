@@ -14,38 +14,6 @@ std::string_view trimOws(std::string_view text) {
   return text;
 }
 
-bool isTchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool isToken(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (!isTchar(c)) return false;
-  }
-  return true;
-}
-
 std::vector<std::string_view> splitCommaList(std::string_view value) {
   std::vector<std::string_view> elements;
   while (true) {
@@ -84,7 +52,7 @@ void appendField(std::string& out, std::string_view name, std::string_view value
 
 void appendFields(std::string& out, const parser::HeaderList& fields) {
   for (const parser::HeaderField& field : fields) {
-    if (!isToken(field.name) || !isSafeFieldValue(field.value)) continue;
+    if (!parser::isToken(field.name) || !isSafeFieldValue(field.value)) continue;
     appendField(out, field.name, field.value);
   }
 }

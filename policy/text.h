@@ -20,10 +20,6 @@ std::string toLowerAscii(std::string_view text);
 // Removes optional whitespace (SP / HTAB, RFC 9110 §5.6.3) at both ends.
 std::string_view trimOws(std::string_view text);
 
-// tchar of RFC 9110 §5.6.2.
-bool isTchar(char c);
-bool isToken(std::string_view text);
-
 // The elements of a comma-separated list (RFC 9110 §5.6.1), OWS trimmed, empty elements skipped,
 // case kept. The views point into `value`.
 std::vector<std::string_view> splitCommaList(std::string_view value);
