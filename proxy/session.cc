@@ -225,14 +225,17 @@ void Session::updateReadState() {
       wantUpstream = flowAllows(*upstream_, *client_);
       break;
     case Phase::AwaitingResponseHead:
+    case Phase::StreamingResponse:
+      // The client stays readable while its request is answered: stopping and restarting it
+      // cost two epoll_ctl calls per request. What arrives (pipelined requests, the rest of a
+      // body after an early response) waits unparsed in the read buffer, which bounds it; an EOF
+      // is remembered for when the response is done.
+      wantClient = !clientSentEof_ && client_->buffered() < Socket::kReadBufferBytes;
       wantUpstream = flowAllows(*upstream_, *client_);
       break;
     case Phase::AwaitingUpgradeResponse:
       // Held client bytes accumulate up to the read buffer's capacity (64 KiB), then close.
       wantClient = !clientSentEof_;
-      wantUpstream = flowAllows(*upstream_, *client_);
-      break;
-    case Phase::StreamingResponse:
       wantUpstream = flowAllows(*upstream_, *client_);
       break;
     case Phase::Closing:
@@ -313,6 +316,10 @@ void Session::processClientInput() {
       respondError(error.status, error.reason);
       return;
     }
+  }
+  if (phase_ == Phase::AwaitingRequestHead && clientSentEof_) {
+    close("client closed");  // the EOF seen while a response was in flight
+    return;
   }
   updateReadState();
 }
@@ -611,7 +618,9 @@ void Session::onResponseHead() {
     exchange_.closeAfter = true;
     exchange_.upstreamBroken = true;
   }
-  if (clientSentEof_) exchange_.closeAfter = true;  // held bytes after an EOF are not served
+  if (clientSentEof_ && phase_ == Phase::AwaitingUpgradeResponse) {
+    exchange_.closeAfter = true;  // held bytes after an EOF are not served
+  }
   context.forceClose = exchange_.closeAfter || server_.draining();
   const policy::ClientResponse response = policy::buildClientResponse(head, context);
   exchange_.clientFraming = response.bodyFraming;
@@ -819,6 +828,14 @@ void Session::onSocketEof(Socket& socket) {
         return;
       case Phase::FlushingBeforeClose:
         clientSentEof_ = true;  // close once our last bytes are out (onSocketShutdown)
+        updateReadState();
+        return;
+      case Phase::AwaitingResponseHead:
+      case Phase::StreamingResponse:
+        // Possibly a half-close after the request: the response still goes out, requests that
+        // came before the EOF are still served, and the session ends when it needs more input
+        // (processClientInput).
+        clientSentEof_ = true;
         updateReadState();
         return;
       default:

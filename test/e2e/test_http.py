@@ -95,6 +95,41 @@ class KeepAliveAndPipelining(harness.E2ETestCase):
         counters = self.stop_hoplite(self.proxy)
         self.assertCounters(counters, accepted=1, requests=6)
 
+    def test_pipelined_requests_then_half_close_are_all_answered(self):
+        client = self.connect(self.proxy.port)
+        client.send(b"".join(build_request("GET", f"/hc/{i}", [("Host", "app.test")])
+                             for i in range(3)))
+        client.shutdown_write()  # FIN while the first request is still being answered
+        for i in range(3):
+            self.assertEqual(client.read_response().json()["target"], f"/hc/{i}")
+        self.assertEqual(client.closed_by_peer(), b"")
+        counters = self.stop_hoplite(self.proxy)
+        self.assertCounters(counters, accepted=1, requests=3)
+
+    def test_half_close_while_the_upstream_is_slow_still_gets_the_response(self):
+        client_done = harness.threading.Event()
+
+        def script(peer, index):
+            peer.read_request()
+            assert client_done.wait(harness.IO_TIMEOUT), "the client never half-closed"
+            body = transform(b"late answer")
+            peer.send(build_response(200, "OK", [("Content-Length", str(len(body)))], body))
+            peer.drain(1.0)
+
+        backend = self.fake_backend(script)
+        proxy = self.hoplite([backend])
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", "/slow", [("Host", "app.test")]))
+        client.shutdown_write()
+        # Give hoplite the FIN before the answer exists: wait until the request reached the
+        # backend (the FIN was sent before it, on the same connection).
+        harness.wait_until(lambda: backend.accepted == 1, what="the request upstream")
+        client_done.set()
+        self.assertEqual(client.read_response().body, transform(b"late answer"))
+        self.assertEqual(client.closed_by_peer(), b"")
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, requests=1, errors_5xx=0)
+
 
 class Bodies(harness.E2ETestCase):
     def setUp(self):
