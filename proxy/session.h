@@ -72,6 +72,7 @@ class Session final : public ClientConnection, private SocketHandler {
     bool upstreamKeepAlive = false;  // the final response allows reusing the connection
     bool upstreamBroken = false;     // never pool: write failed, EOF seen
     bool closeAfter = false;         // close the client connection after this response
+    bool upstreamHeadHeld = false;   // the request head waits to leave with its first body bytes
     parser::Framing clientFraming = parser::Framing::None;
     // Servers of the pool's round robin tried for this request (nginx `proxy_next_upstream error
     // timeout`): firstServer, then the following ones in order, each at most once.
@@ -148,6 +149,8 @@ class Session final : public ClientConnection, private SocketHandler {
   bool writeUpstream(std::string_view a, std::string_view b = {}, std::string_view c = {});
   // Sends a held response head that no body bytes followed.
   bool flushClientHead();
+  // Sends a held upstream request head that no body bytes followed yet.
+  bool flushUpstreamHead();
   void onClientTimeout();
   void onUpstreamTimeout();
   void onTimerClosed();
