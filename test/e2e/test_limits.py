@@ -1,0 +1,42 @@
+"""max_connections: beyond the cap hoplite stops accepting (connections wait in the kernel's
+backlog, unanswered) and resumes as soon as a client connection closes."""
+
+import unittest
+
+import harness
+from harness import build_request
+
+
+def get(peer, path):
+    peer.send(build_request("GET", path, [("Host", "app.test")]))
+    return peer.read_response()
+
+
+class ConnectionCap(harness.E2ETestCase):
+    def test_connections_beyond_the_cap_wait_until_a_slot_frees(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], limits={"max_connections": 2})
+        first, second = self.connect(proxy.port), self.connect(proxy.port)
+        self.assertEqual(get(first, "/one").status, 200)
+        self.assertEqual(get(second, "/two").status, 200)
+
+        # The third connection completes in the kernel's backlog, but hoplite does not take it:
+        # its request gets no answer while both slots are held by idle keep-alive connections.
+        third = self.connect(proxy.port)
+        third.send(build_request("GET", "/three", [("Host", "app.test")]))
+        self.assertTrue(third.nothing_arrives(0.5), "a connection beyond the cap was served")
+
+        # Closing one client frees a slot: the waiting connection is accepted and answered.
+        first.close()
+        response = third.read_response()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.json()["target"], "/three")
+        # The connection that stayed open is still served.
+        self.assertEqual(get(second, "/again").status, 200)
+
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, accepted=3, requests=4)
+
+
+if __name__ == "__main__":
+    unittest.main()
