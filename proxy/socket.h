@@ -96,8 +96,6 @@ class Socket {
   static void onClosed(uv_handle_t* handle);
 
   uv_tcp_t tcp_;
-  uv_connect_t connectReq_;
-  uv_shutdown_t shutdownReq_;
   SocketHandler* handler_ = nullptr;
   BufferPool& buffers_;
   // Taken from the pool on a read and given back whenever it is empty, so idle connections cost
