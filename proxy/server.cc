@@ -121,6 +121,7 @@ bool Server::startListener(const conf::HostPort& address) {
   struct sockaddr_storage bound;
   int length = sizeof bound;
   uv_tcp_getsockname(&l.handle, reinterpret_cast<sockaddr*>(&bound), &length);
+  l.port = portOf(bound);
   std::fprintf(stderr, "hoplite: listening on %s\n", addressText(bound).c_str());
   std::fflush(stderr);
   return true;
@@ -152,17 +153,14 @@ void Server::acceptOne(Listener& listener) {
   }
   uv_tcp_nodelay(socket->tcp(), 1);
   struct sockaddr_storage peerAddress;
-  struct sockaddr_storage localAddress;
   int length = sizeof peerAddress;
   std::memset(&peerAddress, 0, sizeof peerAddress);
-  std::memset(&localAddress, 0, sizeof localAddress);
   uv_tcp_getpeername(socket->tcp(), reinterpret_cast<sockaddr*>(&peerAddress), &length);
-  length = sizeof localAddress;
-  uv_tcp_getsockname(socket->tcp(), reinterpret_cast<sockaddr*>(&localAddress), &length);
   policy::PeerInfo peer;
   if (auto ip = conf::IpAddress::fromText(hostOf(peerAddress))) peer.address = *ip;
   peer.port = portOf(peerAddress);
-  peer.listenerPort = portOf(localAddress);
+  // Every connection a listener accepts has the listener's port: no getsockname per accept.
+  peer.listenerPort = listener.port;
   ++openClients_;
   ++counters_.accepted;
   Session::start(*this, std::move(socket), peer);

@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,6 +60,7 @@ class Server {
     Server* server = nullptr;
     bool open = false;
     bool acceptPending = false;  // a connection waits while we are at max_connections
+    uint16_t port = 0;           // the bound port (read back once: the config may say 0)
   };
 
   bool startListener(const conf::HostPort& address);
