@@ -5,16 +5,16 @@
 
 namespace hoplite::proxy {
 
-namespace {
-
-// A write request travels with the bytes it writes; the callback frees both.
+// A write request travels with the bytes it writes; the callback frees both. The bytes are
+// either a copy (`bytes`) or a whole read buffer handed over by writeFrom (`buffer`), which goes
+// back to the pool. `counted` is what pendingWriteBytes() holds for it.
 struct WriteRequest {
   uv_write_t req;
   std::string bytes;
+  std::unique_ptr<char[]> buffer;
+  size_t counted = 0;
   Socket* socket;
 };
-
-}  // namespace
 
 Socket::Socket(uv_loop_t* loop, BufferPool& buffers) : buffers_(buffers) {
   uv_tcp_init(loop, &tcp_);
@@ -128,8 +128,7 @@ int Socket::write(std::initializer_list<std::string_view> pieces) {
     total += piece.size();
   }
   if (total == 0) return kWriteSent;
-  // libuv refuses (UV_EAGAIN) while earlier bytes are still queued, which keeps the order.
-  const int sent = uv_try_write(stream(), bufs, count);
+  const int sent = tryWrite(bufs, count);
   size_t skip = 0;
   if (sent > 0) {
     skip = static_cast<size_t>(sent);
@@ -147,13 +146,66 @@ int Socket::write(std::initializer_list<std::string_view> pieces) {
     request->bytes.append(piece.substr(skip));
     skip = 0;
   }
+  return queue(std::move(request));
+}
+
+int Socket::queue(std::unique_ptr<WriteRequest> request) {
   request->socket = this;
   request->req.data = request.get();
   uv_buf_t buf =
       uv_buf_init(request->bytes.data(), static_cast<unsigned int>(request->bytes.size()));
   const int rc = uv_write(&request->req, stream(), &buf, 1, &Socket::onWriteDone);
   if (rc < 0) return rc;
-  pendingWriteBytes_ += request->bytes.size();
+  request->counted = request->bytes.size();
+  pendingWriteBytes_ += request->counted;
+  request.release();  // owned by libuv until onWriteDone
+  return kWriteQueued;
+}
+
+int Socket::tryWrite(const uv_buf_t* bufs, unsigned int count) {
+  // Only while nothing is queued: then the kernel probably has room. With writes queued it
+  // probably has none, and after a partial try uv_write would try again at once and get EAGAIN,
+  // one wasted syscall per write in a bulk transfer. (libuv also refuses, UV_EAGAIN, while
+  // earlier bytes are unsent, which keeps the order.)
+  if (pendingWriteBytes_ != 0) return UV_EAGAIN;
+  return uv_try_write(stream(), bufs, count);
+}
+
+int Socket::writeFrom(Socket& source) {
+  if (state_ != State::Open) return UV_EBADF;
+  const size_t total = source.buffered();
+  if (total == 0) return kWriteSent;
+  // Below this, copying the rest is cheaper than tying up a whole buffer for it.
+  constexpr size_t kHandOverMin = kReadBufferBytes / 4;
+  uv_buf_t buf =
+      uv_buf_init(source.buffer_.get() + source.begin_, static_cast<unsigned int>(total));
+  const int sent = tryWrite(&buf, 1);
+  if (sent < 0 && sent != UV_EAGAIN && sent != UV_ENOSYS) return sent;
+  const size_t skip = sent > 0 ? static_cast<size_t>(sent) : 0;
+  if (skip == total || total - skip < kHandOverMin) {
+    int rc = kWriteSent;
+    if (skip < total) {
+      auto request = std::make_unique<WriteRequest>();
+      request->bytes.assign(source.data().substr(skip));
+      rc = queue(std::move(request));
+    }
+    if (rc >= 0) source.consume(total);
+    return rc;
+  }
+  // Hand the source's read buffer to the write instead of copying what is left of it: the
+  // source takes a fresh one from the pool on its next read. The whole buffer counts against
+  // the watermark, so that memory held this way stays bounded like copied bytes.
+  auto request = std::make_unique<WriteRequest>();
+  request->socket = this;
+  request->req.data = request.get();
+  buf = uv_buf_init(source.buffer_.get() + source.begin_ + skip,
+                    static_cast<unsigned int>(total - skip));
+  const int rc = uv_write(&request->req, stream(), &buf, 1, &Socket::onWriteDone);
+  if (rc < 0) return rc;
+  request->buffer = std::move(source.buffer_);
+  source.begin_ = source.end_ = 0;
+  request->counted = kReadBufferBytes;
+  pendingWriteBytes_ += request->counted;
   request.release();  // owned by libuv until onWriteDone
   return kWriteQueued;
 }
@@ -161,7 +213,8 @@ int Socket::write(std::initializer_list<std::string_view> pieces) {
 void Socket::onWriteDone(uv_write_t* req, int status) {
   std::unique_ptr<WriteRequest> request(static_cast<WriteRequest*>(req->data));
   Socket* self = request->socket;
-  self->pendingWriteBytes_ -= request->bytes.size();
+  self->pendingWriteBytes_ -= request->counted;
+  self->buffers_.give(std::move(request->buffer));
   request.reset();
   // Write callbacks run before the close callback, so `self` is alive; a disposed socket has no
   // handler (and a write completed before uv_close reports 0, not UV_ECANCELED: libuv#522).

@@ -20,6 +20,7 @@
 namespace hoplite::proxy {
 
 class Socket;
+struct WriteRequest;
 
 // Events of a Socket, delivered to its current handler. A handler must not assume that the
 // Socket is still its own after it calls anything that may hand it on or dispose of it.
@@ -77,6 +78,9 @@ class Socket {
   static constexpr int kWriteQueued = 0;
   int write(std::initializer_list<std::string_view> pieces);
   int write(std::string_view bytes) { return write({bytes}); }
+  // Sends every unconsumed byte of `source` (a tunnel's relay) and consumes them. Like write(),
+  // but a large remainder is not copied: the source's read buffer itself is queued.
+  int writeFrom(Socket& source);
   size_t pendingWriteBytes() const { return pendingWriteBytes_; }
   // Sends FIN once every queued write is flushed. Idempotent.
   int shutdown();
@@ -90,6 +94,10 @@ class Socket {
  private:
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  // Queues the bytes of `request` (a copy); the write callback frees it.
+  int queue(std::unique_ptr<WriteRequest> request);
+  // uv_try_write when nothing is queued, else UV_EAGAIN.
+  int tryWrite(const uv_buf_t* bufs, unsigned int count);
   static void onWriteDone(uv_write_t* req, int status);
   static void onConnect(uv_connect_t* req, int status);
   static void onShutdown(uv_shutdown_t* req, int status);

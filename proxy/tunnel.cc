@@ -64,12 +64,7 @@ void Tunnel::onTimerClosed() {
 
 void Tunnel::relay(Socket& from, Socket& to) {
   if (from.buffered() == 0) return;
-  const int rc = to.write(from.data());
-  if (rc < 0) {
-    close("tunnel write failed");
-    return;
-  }
-  from.consume(from.buffered());  // sent, or copied into the queued write
+  if (to.writeFrom(from) < 0) close("tunnel write failed");
 }
 
 void Tunnel::updateReadState() {
