@@ -28,22 +28,30 @@ void appendListElement(std::string& list, std::string_view element) {
   list.append(element);
 }
 
-// RFC 7239 §4: a parameter value is a token or a quoted-string.
-std::string tokenOrQuoted(std::string_view value) {
-  if (parser::isToken(value)) return std::string(value);
-  std::string quoted = "\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') quoted.push_back('\\');
-    quoted.push_back(c);
+// RFC 7239 §4: a parameter value is a token or a quoted-string. Appends it to `out`.
+void appendTokenOrQuoted(std::string& out, std::string_view value) {
+  if (parser::isToken(value)) {
+    out.append(value);
+    return;
   }
-  quoted.push_back('"');
-  return quoted;
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
 }
 
 // RFC 7239 §6: an IPv6 node is bracketed, and since ':' and '[' are not tchar, quoted.
-std::string forwardedNode(const conf::IpAddress& address) {
-  if (address.family == conf::IpAddress::Family::V6) return "\"[" + address.toText() + "]\"";
-  return address.toText();
+// `text` is address.toText().
+void appendForwardedNode(std::string& out, const conf::IpAddress& address, std::string_view text) {
+  if (address.family == conf::IpAddress::Family::V6) {
+    out.append("\"[");
+    out.append(text);
+    out.append("]\"");
+    return;
+  }
+  out.append(text);
 }
 
 }  // namespace
@@ -60,7 +68,9 @@ std::string forwardedNode(const conf::IpAddress& address) {
 parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string& host,
                                   const PeerInfo& peer, const conf::ForwardedSettings& settings) {
   const bool trusted = isTrusted(peer.address, settings);
-  const std::string peerText = peer.address.toText();
+  std::string formatted;  // only when proxy/ did not precompute the text
+  if (peer.addressText.empty()) formatted = peer.address.toText();
+  const std::string_view peerText = peer.addressText.empty() ? formatted : peer.addressText;
 
   std::string forwardedFor;                          // merged X-Forwarded-For of a trusted peer
   std::string forwarded;                             // merged Forwarded of a trusted peer
@@ -114,7 +124,7 @@ parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string&
     }
   };
   if (settings.xForwarded) appendListElement(forwardedFor, peerText);
-  if (!forwardedFor.empty()) out.push_back({"X-Forwarded-For", forwardedFor});
+  if (!forwardedFor.empty()) out.push_back({"X-Forwarded-For", std::move(forwardedFor)});
   emit(keptProto, "X-Forwarded-Proto", peer.scheme, settings.xForwarded);
   emit(keptPort, "X-Forwarded-Port", std::to_string(peer.listenerPort), settings.xForwarded);
   // HTTP/1.0 without Host has no effective host: there is nothing true to say.
@@ -122,17 +132,22 @@ parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string&
 
   if (settings.forwarded) {
     // RFC 7239 §4: parameters of one element are joined by ';', elements of hops by ','.
-    std::string element = "for=" + forwardedNode(peer.address);
-    element += ";proto=" + tokenOrQuoted(peer.scheme);
-    if (!host.empty()) element += ";host=" + tokenOrQuoted(host);
-    appendListElement(forwarded, element);
+    if (!forwarded.empty()) forwarded.append(", ");
+    forwarded.append("for=");
+    appendForwardedNode(forwarded, peer.address, peerText);
+    forwarded.append(";proto=");
+    appendTokenOrQuoted(forwarded, peer.scheme);
+    if (!host.empty()) {
+      forwarded.append(";host=");
+      appendTokenOrQuoted(forwarded, host);
+    }
   }
-  if (!forwarded.empty()) out.push_back({"Forwarded", forwarded});
+  if (!forwarded.empty()) out.push_back({"Forwarded", std::move(forwarded)});
 
   if (settings.via) {
     // RFC 9110 §7.6.3: each intermediary appends its own received-protocol and pseudonym.
     appendListElement(via, kViaSelf);
-    out.push_back({"Via", via});
+    out.push_back({"Via", std::move(via)});
   }
   return out;
 }

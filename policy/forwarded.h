@@ -16,6 +16,9 @@ struct PeerInfo {
   uint16_t port = 0;            // the client's source port
   uint16_t listenerPort = 0;    // the local port it connected to
   std::string scheme = "http";  // "https" once TLS exists
+  // address.toText(), computed once per client connection by proxy/ so that no request pays for
+  // inet_ntop; when empty (e.g. a PeerInfo built in a test), applyForwarded formats `address`.
+  std::string addressText;
 };
 
 // Applies the forwarding rules to end-to-end request fields (already stripped of hop-by-hop ones):

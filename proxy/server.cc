@@ -158,6 +158,8 @@ void Server::acceptOne(Listener& listener) {
   uv_tcp_getpeername(socket->tcp(), reinterpret_cast<sockaddr*>(&peerAddress), &length);
   policy::PeerInfo peer;
   if (auto ip = conf::IpAddress::fromText(hostOf(peerAddress))) peer.address = *ip;
+  // Formatted once here, not per request in policy::applyForwarded.
+  peer.addressText = peer.address.toText();
   peer.port = portOf(peerAddress);
   // Every connection a listener accepts has the listener's port: no getsockname per accept.
   peer.listenerPort = listener.port;

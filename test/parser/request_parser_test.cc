@@ -243,6 +243,36 @@ TEST_CASE("parser: header limits are inclusive", "[parser]") {
   checkEverySplit(head, "error 431", options);
 }
 
+TEST_CASE("parser: 431 is reported at the first byte over the limit, whatever the split",
+          "[parser]") {
+  // Empty lines before the request line are not part of the head and do not count.
+  auto [why, input, limit, errorAt] = GENERATE(table<const char*, std::string, uint64_t, size_t>({
+      {"inside a field value", "GET / HTTP/1.1\r\nHost: a\r\nX: 12345678\r\n\r\n", 30, 30},
+      {"on the CR of a line end", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 23, 23},
+      {"on the LF of a line end", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 24, 24},
+      {"on the final LF", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 26, 26},
+      {"after skipped empty lines", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\r\n", 24, 28},
+  }));
+  CAPTURE(why, input, limit);
+  ParserLimits limits;
+  limits.maxHeaderBytes = limit;
+  for (const std::vector<std::string>& chunks : allSplits(input)) {
+    CAPTURE(chunks.size(), chunks.front().size());
+    RequestParser parser(limits);
+    size_t offset = 0;
+    FeedResult r;
+    for (const std::string& chunk : chunks) {
+      r = parser.feed(chunk);
+      if (r.status == ParseStatus::Error) break;
+      REQUIRE(r.status == ParseStatus::NeedMore);
+      offset += chunk.size();
+    }
+    REQUIRE(r.status == ParseStatus::Error);
+    CHECK(parser.error().status == 431);
+    CHECK(offset + r.consumed == errorAt);
+  }
+}
+
 TEST_CASE("parser: the two 431 errors have distinct reasons", "[parser]") {
   ParserLimits bytes;
   bytes.maxHeaderBytes = 20;

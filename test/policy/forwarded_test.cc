@@ -45,6 +45,13 @@ void checkForwarded(const Row& row) {
   const parser::HeaderList out =
       applyForwarded(test::fields(input), host, peerAt(peer), settingsFor(switches, trusted));
   CHECK(test::text(out) == expected);
+  // proxy/ fills addressText once per connection: the result must be the same as formatting
+  // the address per request.
+  PeerInfo precomputed = peerAt(peer);
+  precomputed.addressText = precomputed.address.toText();
+  const parser::HeaderList outPrecomputed =
+      applyForwarded(test::fields(input), host, precomputed, settingsFor(switches, trusted));
+  CHECK(test::text(outPrecomputed) == expected);
 }
 
 TEST_CASE("policy: untrusted peers lose incoming X-Forwarded-* and get fresh ones",
