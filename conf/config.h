@@ -29,13 +29,13 @@ struct HostPort {
 
 // Every timeout hoplite has, each named after its config key under "timeouts".
 struct Timeouts {
-  Duration clientHeader = std::chrono::seconds(10);    // "client_header"
-  Duration clientIdle = std::chrono::seconds(60);      // "client_idle"
-  Duration clientBody = std::chrono::seconds(60);      // "client_body"
-  Duration upstreamConnect = std::chrono::seconds(5);  // "upstream_connect"
+  Duration clientHeader = std::chrono::seconds(10);      // "client_header"
+  Duration clientIdle = std::chrono::seconds(60);        // "client_idle"
+  Duration clientBody = std::chrono::seconds(60);        // "client_body"
+  Duration upstreamConnect = std::chrono::seconds(5);    // "upstream_connect"
   Duration upstreamResponse = std::chrono::seconds(60);  // "upstream_response"
-  Duration tunnelIdle = std::chrono::hours(1);         // "tunnel_idle"
-  Duration shutdownDrain = std::chrono::seconds(30);   // "shutdown_drain"
+  Duration tunnelIdle = std::chrono::hours(1);           // "tunnel_idle"
+  Duration shutdownDrain = std::chrono::seconds(30);     // "shutdown_drain"
   bool operator==(const Timeouts&) const = default;
 };
 
@@ -48,10 +48,10 @@ struct TimeoutOverrides {
 };
 
 struct Limits {
-  uint64_t maxHeaderBytes = 16384;   // "max_header_bytes": the whole head, request line included
-  uint64_t maxHeaderCount = 100;     // "max_header_count"
-  uint64_t maxBodyBytes = 0;         // "max_body_bytes": 0 means unlimited
-  uint64_t maxConnections = 10000;   // "max_connections": accepted client connections
+  uint64_t maxHeaderBytes = 16384;  // "max_header_bytes": the whole head, request line included
+  uint64_t maxHeaderCount = 100;    // "max_header_count"
+  uint64_t maxBodyBytes = 0;        // "max_body_bytes": 0 means unlimited
+  uint64_t maxConnections = 10000;  // "max_connections": accepted client connections
   bool operator==(const Limits&) const = default;
 };
 

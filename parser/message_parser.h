@@ -40,9 +40,9 @@ struct FeedResult {
 };
 
 struct ParserLimits {
-  uint64_t maxHeaderBytes = 16384;  // whole head, start line included: over it is 431
-  uint64_t maxHeaderCount = 100;    // over it is 431
-  uint64_t maxBodyBytes = 0;        // requests only; 0 = unlimited; over it is 413
+  uint64_t maxHeaderBytes = 16384;          // whole head, start line included: over it is 431
+  uint64_t maxHeaderCount = 100;            // over it is 431
+  uint64_t maxBodyBytes = 0;                // requests only; 0 = unlimited; over it is 413
   uint64_t maxChunkExtensionBytes = 16384;  // per message; over it is 400
 };
 

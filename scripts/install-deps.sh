@@ -9,6 +9,7 @@ packages=(
   libuv1-dev nlohmann-json3-dev libssl-dev  # libraries hoplite links
   node-llhttp                               # llhttp 8.1.0 C sources, compiled by CMake
   catch2                                    # unit tests (Catch2 v2)
+  clang-format                              # the suite checks formatting
   curl python3 python3-websockets           # end-to-end tests and the demo's clients
   python3-jsonschema                        # checks conf/hoplite.schema.json against the configs
   "$@"
