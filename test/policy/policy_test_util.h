@@ -35,6 +35,21 @@ inline std::string text(const parser::HeaderList& list) {
   return out;
 }
 
+// A framing as a short word, for table rows.
+inline const char* framingName(parser::Framing framing) {
+  switch (framing) {
+    case parser::Framing::None:
+      return "none";
+    case parser::Framing::Length:
+      return "length";
+    case parser::Framing::Chunked:
+      return "chunked";
+    case parser::Framing::UntilClose:
+      return "close";
+  }
+  return "?";
+}
+
 // A head written with "\n" line ends → the same with CRLF, which is what the wire carries.
 inline std::string crlf(std::string_view text) {
   std::string out;

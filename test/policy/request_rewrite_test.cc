@@ -30,20 +30,6 @@ parser::RequestHead requestHead(std::string_view line, std::string_view host, st
   return head;
 }
 
-const char* framingName(parser::Framing framing) {
-  switch (framing) {
-    case parser::Framing::None:
-      return "none";
-    case parser::Framing::Length:
-      return "length";
-    case parser::Framing::Chunked:
-      return "chunked";
-    case parser::Framing::UntilClose:
-      return "close";
-  }
-  return "?";
-}
-
 // Every table below has these columns: request line, effective host, body, fields, forwarding
 // switches, expected head, expected body framing.
 using Row = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string,
@@ -67,7 +53,7 @@ void checkUpstreamRequest(const Row& row) {
 
   const UpstreamRequest out = buildUpstreamRequest(request, upgrade, peer, forwarded);
   CHECK(out.head == test::crlf(expected));
-  CHECK(framingName(out.bodyFraming) == framing);
+  CHECK(test::framingName(out.bodyFraming) == framing);
   CHECK(out.contentLength ==
         (request.framing == parser::Framing::Length ? request.contentLength : 0));
 }

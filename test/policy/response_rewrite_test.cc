@@ -10,20 +10,6 @@
 namespace hoplite::policy {
 namespace {
 
-const char* framingName(parser::Framing framing) {
-  switch (framing) {
-    case parser::Framing::None:
-      return "none";
-    case parser::Framing::Length:
-      return "length";
-    case parser::Framing::Chunked:
-      return "chunked";
-    case parser::Framing::UntilClose:
-      return "close";
-  }
-  return "?";
-}
-
 // "GET 1.1 ka" plus any of "force", "upgraded", "via"; "close" instead of "ka" for a client that
 // did not allow keep-alive.
 ResponseContext contextFrom(const std::string& words) {
@@ -59,7 +45,7 @@ void checkClientResponse(const Row& row) {
   }
   const ClientResponse out = buildClientResponse(response, contextFrom(context));
   CHECK(out.head == test::crlf(expected));
-  CHECK(framingName(out.bodyFraming) == framing);
+  CHECK(test::framingName(out.bodyFraming) == framing);
   CHECK(out.closeAfter == closeAfter);
   if (out.bodyFraming == parser::Framing::Length)
     CHECK(out.contentLength == response.contentLength);
