@@ -30,10 +30,6 @@ bool isTargetChar(unsigned char c) {
 
 }  // namespace
 
-bool isFieldValueChar(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
 HeadValidator::HeadValidator(Kind kind, uint64_t maxHeadBytes, uint64_t maxFieldCount)
     : kind_(kind), maxHeadBytes_(maxHeadBytes), maxFieldCount_(maxFieldCount) {}
 

@@ -16,7 +16,9 @@
 namespace hoplite::parser {
 
 // RFC 9110 §5.5: field-value chars are VCHAR, obs-text, SP and HTAB; every other CTL is refused.
-bool isFieldValueChar(unsigned char c);
+inline bool isFieldValueChar(unsigned char c) {
+  return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
 
 class HeadValidator {
  public:

@@ -4,18 +4,44 @@
 // hands between the two. They own their strings: nothing here points into a read buffer.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "parser/header_id.h"
 
 namespace hoplite::parser {
 
 // One header field as it arrived: original name case, value with surrounding OWS removed.
+// `id` is classifyHeaderName(name), computed once by the constructor and by assign(); code that
+// changes `name` itself must go through assign() so that the two never disagree.
 struct HeaderField {
+  HeaderField() = default;
+  HeaderField(std::string fieldName, std::string fieldValue)
+      : name(std::move(fieldName)), value(std::move(fieldValue)), id(classifyHeaderName(name)) {}
+
+  // Replaces name and value, reusing the strings' storage (the parser recycles fields).
+  void assign(std::string_view fieldName, std::string_view fieldValue) {
+    // clear + append rather than assign: same work, and GCC 12 reports a false -Wrestrict on an
+    // inlined basic_string::assign (GCC bug 105329).
+    name.clear();
+    name.append(fieldName);
+    value.clear();
+    value.append(fieldValue);
+    id = classifyHeaderName(name);
+  }
+
+  // Equal name and value; the id follows from the name.
+  bool operator==(const HeaderField& other) const {
+    return name == other.name && value == other.value;
+  }
+
   std::string name;
   std::string value;
-  bool operator==(const HeaderField&) const = default;
+  HeaderId id = HeaderId::Other;
 };
 using HeaderList = std::vector<HeaderField>;
 
@@ -72,14 +98,45 @@ struct ParseError {
   std::string reason;  // short, human readable, safe to send in a plain-text body
 };
 
-// RFC 9110 §5.6.2: tchar, and token = 1*tchar (method names, field names, Connection options).
-bool isTokenChar(unsigned char c);
-bool isToken(std::string_view s);
+// RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" /
+// "`" / "|" / "~" / DIGIT / ALPHA. One table entry per byte value, as h2o and nginx do.
+inline constexpr std::array<bool, 256> kTokenChar = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[static_cast<size_t>(c)] =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  }
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
 
-// Case-insensitive ASCII comparison, as header names and most tokens need.
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// RFC 9110 §5.6.2: tchar, and token = 1*tchar (method names, field names, Connection options).
+inline bool isTokenChar(unsigned char c) {
+  return kTokenChar[c];
+}
+inline bool isToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!kTokenChar[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
+// Case-insensitive ASCII comparison, as header names and most tokens need. Lengths first.
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (kLowerAscii[static_cast<unsigned char>(a[i])] !=
+        kLowerAscii[static_cast<unsigned char>(b[i])]) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Value of the first field named `name` (case-insensitive), or nullptr.
 const std::string* findHeader(const HeaderList& headers, std::string_view name);
+// Value of the first field with this id, or nullptr. `id` must not be Other or XForwardedOther.
+const std::string* findHeader(const HeaderList& headers, HeaderId id);
 
 }  // namespace hoplite::parser

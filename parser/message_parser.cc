@@ -58,7 +58,7 @@ TransferCoding classifyTransferEncoding(const HeaderList& headers) {
   bool lastIsChunked = false;
   bool otherCoding = false;
   for (const HeaderField& field : headers) {
-    if (!equalsIgnoreCase(field.name, "Transfer-Encoding")) continue;
+    if (field.id != HeaderId::TransferEncoding) continue;
     present = true;
     std::string_view rest = field.value;
     while (true) {
@@ -86,7 +86,7 @@ TransferCoding classifyTransferEncoding(const HeaderList& headers) {
 bool checkContentLength(const HeaderList& headers, std::optional<uint64_t>& value) {
   value.reset();
   for (const HeaderField& field : headers) {
-    if (!equalsIgnoreCase(field.name, "Content-Length")) continue;
+    if (field.id != HeaderId::ContentLength) continue;
     const std::optional<uint64_t> n = parseContentLength(field.value);
     if (!n || (value && *value != *n)) return false;
     value = n;
@@ -161,6 +161,11 @@ class ParserCore {
 
   bool buildRequestHead();   // false: pending_ set
   bool buildResponseHead();  // false: pending_ set
+  // A field to fill: one of the previous head's, whose strings keep their storage, or a new one.
+  HeaderField takeSpareField();
+  // Called once `replaced` (the previous head's fields) is no longer visible through head(): its
+  // fields become spares, and its storage becomes the next head's field list.
+  void recycleFields(HeaderList&& replaced);
   int reject(uint16_t status, std::string reason);
 
   // Resumes llhttp from our own pauses, then runs it over [data, data+len).
@@ -183,6 +188,10 @@ class ParserCore {
   std::string field_;
   std::string value_;
   HeaderList fields_;
+  // Fields of earlier heads, reused so that a steady stream of similar heads allocates no strings
+  // and no list. Bounded by kMaxSpareFields, so a connection idles with little memory held.
+  HeaderList spareFields_;
+  static constexpr size_t kMaxSpareFields = 32;
   // Where the current llhttp_execute() input starts and ends, to tell a value continued across
   // two buffers from an unfolded obs-fold (see onHeaderValue).
   const char* executeBegin_ = nullptr;
@@ -349,8 +358,25 @@ int ParserCore::onHeaderValue(std::string_view s) {
   return 0;
 }
 
+HeaderField ParserCore::takeSpareField() {
+  if (spareFields_.empty()) return {};
+  HeaderField field = std::move(spareFields_.back());
+  spareFields_.pop_back();
+  return field;
+}
+
+void ParserCore::recycleFields(HeaderList&& replaced) {
+  for (HeaderField& field : replaced) {
+    if (spareFields_.size() >= kMaxSpareFields) break;
+    spareFields_.push_back(std::move(field));
+  }
+  replaced.clear();
+  if (fields_.capacity() == 0) fields_ = std::move(replaced);
+}
+
 int ParserCore::onHeaderValueComplete() {
-  HeaderField field{std::move(field_), std::string(trimOws(value_))};
+  HeaderField field = takeSpareField();
+  field.assign(field_, trimOws(value_));
   field_.clear();
   value_.clear();
   valueSpanSeen_ = false;
@@ -416,7 +442,7 @@ bool ParserCore::buildRequestHead() {
   const std::string* host = nullptr;
   int hostCount = 0;
   for (const HeaderField& field : head.headers) {
-    if (equalsIgnoreCase(field.name, "Host")) {
+    if (field.id == HeaderId::Host) {
       host = &field.value;
       ++hostCount;
     }
@@ -484,12 +510,14 @@ bool ParserCore::buildRequestHead() {
   // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
   if (head.isHttp11OrLater()) {
     for (const HeaderField& field : head.headers) {
-      if (equalsIgnoreCase(field.name, "Expect") && hasToken(field.value, "100-continue")) {
+      if (field.id == HeaderId::Expect && hasToken(field.value, "100-continue")) {
         head.expectsContinue = true;
       }
     }
   }
+  HeaderList replaced = std::move(request_.headers);
   request_ = std::move(head);
+  recycleFields(std::move(replaced));
   return true;
 }
 
@@ -540,7 +568,9 @@ bool ParserCore::buildResponseHead() {
   head.keepAlive = !close && (http11 || (parser_.flags & F_CONNECTION_KEEP_ALIVE)) &&
                    head.framing != Framing::UntilClose;
   head.upgradeSignalled = parser_.upgrade != 0;
+  HeaderList replaced = std::move(response_.headers);
   response_ = std::move(head);
+  recycleFields(std::move(replaced));
   return true;
 }
 

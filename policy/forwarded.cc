@@ -1,5 +1,6 @@
 #include "policy/forwarded.h"
 
+#include <charconv>
 #include <string_view>
 
 #include "policy/text.h"
@@ -15,11 +16,6 @@ bool isTrusted(const conf::IpAddress& address, const conf::ForwardedSettings& se
     if (cidr.contains(address)) return true;
   }
   return false;
-}
-
-bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         parser::equalsIgnoreCase(text.substr(0, prefix.size()), prefix);
 }
 
 // Appends `element` to a comma-separated list value.
@@ -54,81 +50,84 @@ void appendForwardedNode(std::string& out, const conf::IpAddress& address, std::
   out.append(text);
 }
 
-}  // namespace
-
-// Contract: see forwarded.h. The output is the input's other fields in their order, followed by
-// the forwarding section in a fixed order: X-Forwarded-For, -Proto, -Port, -Host, Forwarded, Via.
-// Fields a trusted peer sent are moved into that section (so the upstream sees one canonical
-// place); list-valued ones (X-Forwarded-For, Forwarded, Via) are merged into a single field.
-//
-// With x_forwarded=false nothing X-Forwarded-* is added, but an untrusted peer's incoming
-// X-Forwarded-* fields are still dropped: a backend that reads them must never see values a client
-// made up. The same holds for Forwarded with forwarded=false. Via is not a trust claim (it only
-// lists protocols and hops, RFC 9110 §7.6.3), so an incoming Via is kept either way.
-parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string& host,
-                                  const PeerInfo& peer, const conf::ForwardedSettings& settings) {
+// The rules of applyForwarded over the fields of `headers` that `keep` accepts, without copying
+// any: emit(name, value) is called for each output field, in output order. The forwarding
+// section is found by id; a trusted peer's kept X-Forwarded-Proto/-Port/-Host fields are found
+// again by a second walk over `headers`, so nothing is stored on the way.
+template <typename Keep, typename Emit>
+void forwardFields(const parser::HeaderList& headers, Keep keep, const std::string& host,
+                   const PeerInfo& peer, const conf::ForwardedSettings& settings, Emit emit) {
+  using parser::HeaderId;
   const bool trusted = isTrusted(peer.address, settings);
   std::string formatted;  // only when proxy/ did not precompute the text
   if (peer.addressText.empty()) formatted = peer.address.toText();
   const std::string_view peerText = peer.addressText.empty() ? formatted : peer.addressText;
 
-  std::string forwardedFor;                          // merged X-Forwarded-For of a trusted peer
-  std::string forwarded;                             // merged Forwarded of a trusted peer
-  std::string via;                                   // merged Via
-  parser::HeaderList keptProto, keptPort, keptHost;  // a trusted peer's, as sent
+  std::string forwardedFor;  // merged X-Forwarded-For of a trusted peer
+  std::string forwarded;     // merged Forwarded of a trusted peer
+  std::string via;           // merged Via
+  bool keptProto = false, keptPort = false, keptHost = false;  // a trusted peer sent them
 
-  parser::HeaderList out;
-  out.reserve(headers.size() + 6);
-  for (parser::HeaderField& field : headers) {
+  for (const parser::HeaderField& field : headers) {
+    if (!keep(field)) continue;
     // nginx's underscores_in_headers off: many backends (CGI, PHP, Django) map '_' and '-' to the
     // same variable, so X_Forwarded_For could shadow the real X-Forwarded-For.
     if (field.name.find('_') != std::string::npos) continue;
-
-    if (parser::equalsIgnoreCase(field.name, "Via")) {
-      if (settings.via) {
-        appendListElement(via, field.value);
-        continue;
-      }
-      out.push_back(std::move(field));
-      continue;
-    }
-    const bool isXForwarded = startsWithIgnoreCase(field.name, "X-Forwarded-");
-    const bool isForwarded = parser::equalsIgnoreCase(field.name, "Forwarded");
-    if (!isXForwarded && !isForwarded) {
-      out.push_back(std::move(field));
-      continue;
-    }
-    if (!trusted) continue;  // a client's own claims about itself are never forwarded
-    if (isForwarded) {
-      appendListElement(forwarded, field.value);
-    } else if (parser::equalsIgnoreCase(field.name, "X-Forwarded-For")) {
-      appendListElement(forwardedFor, field.value);
-    } else if (parser::equalsIgnoreCase(field.name, "X-Forwarded-Proto")) {
-      keptProto.push_back(std::move(field));
-    } else if (parser::equalsIgnoreCase(field.name, "X-Forwarded-Port")) {
-      keptPort.push_back(std::move(field));
-    } else if (parser::equalsIgnoreCase(field.name, "X-Forwarded-Host")) {
-      keptHost.push_back(std::move(field));
-    } else {
-      out.push_back(std::move(field));  // e.g. X-Forwarded-Prefix from a trusted proxy
+    switch (field.id) {
+      case HeaderId::Via:
+        if (settings.via) {
+          appendListElement(via, field.value);
+        } else {
+          emit(field.name, field.value);
+        }
+        break;
+      // A client's own claims about itself are never forwarded; a trusted peer's move to the
+      // forwarding section.
+      case HeaderId::Forwarded:
+        if (trusted) appendListElement(forwarded, field.value);
+        break;
+      case HeaderId::XForwardedFor:
+        if (trusted) appendListElement(forwardedFor, field.value);
+        break;
+      case HeaderId::XForwardedProto:
+        keptProto = keptProto || trusted;
+        break;
+      case HeaderId::XForwardedPort:
+        keptPort = keptPort || trusted;
+        break;
+      case HeaderId::XForwardedHost:
+        keptHost = keptHost || trusted;
+        break;
+      case HeaderId::XForwardedOther:
+        if (trusted) emit(field.name, field.value);  // e.g. X-Forwarded-Prefix from a trusted proxy
+        break;
+      default:
+        emit(field.name, field.value);
+        break;
     }
   }
 
   // The kept fields of a trusted peer, or ours when it sent none. With x_forwarded off, a trusted
   // peer's fields pass unchanged and nothing is added.
-  auto emit = [&out](parser::HeaderList& kept, std::string_view name, std::string value, bool add) {
-    if (!kept.empty()) {
-      for (parser::HeaderField& field : kept) out.push_back(std::move(field));
+  auto emitKept = [&](bool kept, HeaderId id, std::string_view value, bool add) {
+    if (kept) {
+      for (const parser::HeaderField& field : headers) {
+        if (field.id == id && keep(field)) emit(field.name, field.value);
+      }
     } else if (add) {
-      out.push_back({std::string(name), std::move(value)});
+      emit(parser::headerIdName(id), value);
     }
   };
   if (settings.xForwarded) appendListElement(forwardedFor, peerText);
-  if (!forwardedFor.empty()) out.push_back({"X-Forwarded-For", std::move(forwardedFor)});
-  emit(keptProto, "X-Forwarded-Proto", peer.scheme, settings.xForwarded);
-  emit(keptPort, "X-Forwarded-Port", std::to_string(peer.listenerPort), settings.xForwarded);
+  if (!forwardedFor.empty()) emit("X-Forwarded-For", forwardedFor);
+  emitKept(keptProto, HeaderId::XForwardedProto, peer.scheme, settings.xForwarded);
+  char port[8];
+  const auto [portEnd, ec] = std::to_chars(port, port + sizeof port, peer.listenerPort);
+  (void)ec;  // a uint16_t always fits in 8 characters
+  emitKept(keptPort, HeaderId::XForwardedPort, std::string_view(port, portEnd - port),
+           settings.xForwarded);
   // HTTP/1.0 without Host has no effective host: there is nothing true to say.
-  emit(keptHost, "X-Forwarded-Host", host, settings.xForwarded && !host.empty());
+  emitKept(keptHost, HeaderId::XForwardedHost, host, settings.xForwarded && !host.empty());
 
   if (settings.forwarded) {
     // RFC 7239 §4: parameters of one element are joined by ';', elements of hops by ','.
@@ -142,14 +141,51 @@ parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string&
       appendTokenOrQuoted(forwarded, host);
     }
   }
-  if (!forwarded.empty()) out.push_back({"Forwarded", std::move(forwarded)});
+  if (!forwarded.empty()) emit("Forwarded", forwarded);
 
   if (settings.via) {
     // RFC 9110 §7.6.3: each intermediary appends its own received-protocol and pseudonym.
     appendListElement(via, kViaSelf);
-    out.push_back({"Via", std::move(via)});
+    emit("Via", via);
   }
+}
+
+}  // namespace
+
+// Contract: see forwarded.h. The output is the input's other fields in their order, followed by
+// the forwarding section in a fixed order: X-Forwarded-For, -Proto, -Port, -Host, Forwarded, Via.
+// Fields a trusted peer sent are moved into that section (so the upstream sees one canonical
+// place); list-valued ones (X-Forwarded-For, Forwarded, Via) are merged into a single field.
+//
+// With x_forwarded=false nothing X-Forwarded-* is added, but an untrusted peer's incoming
+// X-Forwarded-* fields are still dropped: a backend that reads them must never see values a client
+// made up. The same holds for Forwarded with forwarded=false. Via is not a trust claim (it only
+// lists protocols and hops, RFC 9110 §7.6.3), so an incoming Via is kept either way.
+parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string& host,
+                                  const PeerInfo& peer, const conf::ForwardedSettings& settings) {
+  parser::HeaderList out;
+  out.reserve(headers.size() + 6);
+  forwardFields(
+      headers, [](const parser::HeaderField&) { return true; }, host, peer, settings,
+      [&out](std::string_view name, std::string_view value) {
+        out.emplace_back(std::string(name), std::string(value));
+      });
   return out;
+}
+
+// Contract: see forwarded.h.
+void appendForwardedFields(std::string& out, const parser::HeaderList& headers,
+                           const HopByHopFilter& filter, const std::string& host,
+                           const PeerInfo& peer, const conf::ForwardedSettings& settings) {
+  forwardFields(
+      headers,
+      [&filter](const parser::HeaderField& field) {
+        return field.id != parser::HeaderId::Host && filter.keeps(field);
+      },
+      host, peer, settings,
+      [&out](std::string_view name, std::string_view value) {
+        if (parser::isToken(name) && isSafeFieldValue(value)) appendField(out, name, value);
+      });
 }
 
 }  // namespace hoplite::policy

@@ -7,6 +7,7 @@
 #include "conf/cidr.h"
 #include "conf/config.h"
 #include "parser/http_message.h"
+#include "policy/hop_by_hop.h"
 
 namespace hoplite::policy {
 
@@ -38,5 +39,15 @@ struct PeerInfo {
 // incoming fields are still dropped. With via off an incoming Via passes untouched.
 parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string& host,
                                   const PeerInfo& peer, const conf::ForwardedSettings& settings);
+
+// The same rules, written straight into a request head without copying the field list: the
+// fields of `headers` that `filter` keeps, minus Host (the upstream head writes its own first),
+// go through applyForwarded's rules and are appended to `out` as "Name: value\r\n", skipping
+// what appendFields would skip. Writes exactly what
+//   appendFields(out, applyForwarded(<stripHopByHop(headers) without Host>, host, peer, settings))
+// writes. `filter` must have been built over `headers`.
+void appendForwardedFields(std::string& out, const parser::HeaderList& headers,
+                           const HopByHopFilter& filter, const std::string& host,
+                           const PeerInfo& peer, const conf::ForwardedSettings& settings);
 
 }  // namespace hoplite::policy

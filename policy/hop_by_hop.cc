@@ -1,40 +1,80 @@
 #include "policy/hop_by_hop.h"
 
-#include <array>
-#include <string>
 #include <string_view>
-#include <vector>
 
-#include "policy/connection_tokens.h"
+#include "policy/text.h"
 
 namespace hoplite::policy {
 
-namespace {
 // Fields that describe one connection only. RFC 9110 §7.6.1 names Connection, Proxy-Connection,
 // Keep-Alive, TE, Transfer-Encoding and Upgrade; Trailer announces fields of a chunked body that
 // is re-framed anyway. HTTP2-Settings belongs to the h2c upgrade (RFC 7540 §3.2.1) and is
 // connection-specific by definition. Content-Length is not hop-by-hop in the RFC's sense, but the
 // proxy writes its own framing field after stripping, so the incoming one never goes through.
-constexpr std::array<std::string_view, 9> kHopByHopNames = {
-    "Connection", "Keep-Alive",     "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding",
-    "Upgrade",    "HTTP2-Settings", "Content-Length",
-};
+bool isHopByHopId(parser::HeaderId id) {
+  switch (id) {
+    case parser::HeaderId::Connection:
+    case parser::HeaderId::KeepAlive:
+    case parser::HeaderId::ProxyConnection:
+    case parser::HeaderId::TE:
+    case parser::HeaderId::Trailer:
+    case parser::HeaderId::TransferEncoding:
+    case parser::HeaderId::Upgrade:
+    case parser::HeaderId::Http2Settings:
+    case parser::HeaderId::ContentLength:
+      return true;
+    default:
+      return false;
+  }
+}
 
+bool isHopByHopName(std::string_view name) {
+  return isHopByHopId(parser::classifyHeaderName(name));
+}
+
+namespace {
 // Fields a Connection token must never remove: Host is what routing and the upstream rely on
 // (RFC 9110 §7.2), and a client naming it in Connection is trying to confuse someone.
-constexpr std::array<std::string_view, 1> kProtectedNames = {"Host"};
-
-bool isProtected(std::string_view name) {
-  for (std::string_view protectedName : kProtectedNames) {
-    if (parser::equalsIgnoreCase(name, protectedName)) return true;
-  }
-  return false;
+bool isProtectedId(parser::HeaderId id) {
+  return id == parser::HeaderId::Host;
 }
 }  // namespace
 
-bool isHopByHopName(std::string_view name) {
-  for (std::string_view hop : kHopByHopNames) {
-    if (parser::equalsIgnoreCase(name, hop)) return true;
+// Contract: see hop_by_hop.h. Tokens are kept as sent; matching is ASCII case-insensitive, as
+// connection options are (RFC 9110 §7.6.1).
+HopByHopFilter::HopByHopFilter(const parser::HeaderList& headers) {
+  for (const parser::HeaderField& field : headers) {
+    if (field.id != parser::HeaderId::Connection) continue;
+    std::string_view rest = field.value;
+    while (true) {
+      const size_t comma = rest.find(',');
+      const std::string_view element = trimOws(rest.substr(0, comma));
+      // RFC 9110 §5.6.1: empty list elements are ignored.
+      if (!element.empty()) {
+        const parser::HeaderId id = parser::classifyHeaderName(element);
+        if (!isHopByHopId(id) && !isProtectedId(id)) {
+          if (count_ < kInlineTokens) {
+            tokens_[count_] = element;
+          } else {
+            overflow_.push_back(element);
+          }
+          ++count_;
+        }
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+}
+
+bool HopByHopFilter::isNamed(const parser::HeaderField& field) const {
+  if (isProtectedId(field.id)) return false;
+  const size_t inlineCount = count_ < kInlineTokens ? count_ : kInlineTokens;
+  for (size_t i = 0; i < inlineCount; ++i) {
+    if (parser::equalsIgnoreCase(field.name, tokens_[i])) return true;
+  }
+  for (std::string_view token : overflow_) {
+    if (parser::equalsIgnoreCase(field.name, token)) return true;
   }
   return false;
 }
@@ -43,22 +83,11 @@ bool isHopByHopName(std::string_view name) {
 // "a proxy or gateway MUST ... remove any header or trailer field(s) ... identified in the
 // Connection header field"), except the protected ones; keeps the order of everything else.
 parser::HeaderList stripHopByHop(const parser::HeaderList& headers) {
-  const std::vector<std::string> named = connectionTokens(headers);
+  const HopByHopFilter filter(headers);
   parser::HeaderList kept;
   kept.reserve(headers.size());
   for (const parser::HeaderField& field : headers) {
-    if (isHopByHopName(field.name)) continue;
-    if (!isProtected(field.name)) {
-      bool isNamed = false;
-      for (const std::string& token : named) {
-        if (parser::equalsIgnoreCase(field.name, token)) {
-          isNamed = true;
-          break;
-        }
-      }
-      if (isNamed) continue;
-    }
-    kept.push_back(field);
+    if (filter.keeps(field)) kept.push_back(field);
   }
   return kept;
 }

@@ -37,12 +37,9 @@ UpstreamRequest buildUpstreamRequest(const parser::RequestHead& request,
   // HTTP/1.0 request without Host).
   appendField(head, "Host", isSafeFieldValue(request.host) ? request.host : std::string());
 
-  parser::HeaderList fields = stripHopByHop(request.headers);
-  std::erase_if(fields, [](const parser::HeaderField& field) {
-    return parser::equalsIgnoreCase(field.name, "Host");
-  });
-  fields = applyForwarded(std::move(fields), request.host, peer, forwarded);
-  appendFields(head, fields);
+  // Hop-by-hop fields and the client's Host are filtered on the way, not copied out first.
+  const HopByHopFilter filter(request.headers);
+  appendForwardedFields(head, request.headers, filter, request.host, peer, forwarded);
 
   switch (request.framing) {
     case parser::Framing::Length:

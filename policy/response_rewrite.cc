@@ -95,16 +95,14 @@ void appendStatusLine(std::string& out, uint16_t status, std::string_view reason
   out.append("\r\n");
 }
 
-// Moves every Via field out of `fields` and returns them merged, with hoplite appended
-// (RFC 9110 §7.6.3).
-std::string takeVia(parser::HeaderList& fields) {
+// Every Via field that `filter` keeps, merged, with hoplite appended (RFC 9110 §7.6.3).
+std::string mergedVia(const parser::HeaderList& fields, const HopByHopFilter& filter) {
   std::string via;
-  std::erase_if(fields, [&via](const parser::HeaderField& field) {
-    if (!parser::equalsIgnoreCase(field.name, "Via")) return false;
+  for (const parser::HeaderField& field : fields) {
+    if (field.id != parser::HeaderId::Via || !filter.keeps(field)) continue;
     if (!via.empty()) via.append(", ");
     via.append(field.value);
-    return true;
-  });
+  }
   if (!via.empty()) via.append(", ");
   via.append(kViaSelf);
   return via;
@@ -113,7 +111,7 @@ std::string takeVia(parser::HeaderList& fields) {
 // The upstream's Content-Length, when it is a plain decimal: what a HEAD or 304 response keeps
 // (RFC 9110 §8.6: there it describes the representation, not this message's body).
 std::optional<uint64_t> declaredLength(const parser::HeaderList& headers) {
-  const std::string* value = parser::findHeader(headers, "Content-Length");
+  const std::string* value = parser::findHeader(headers, parser::HeaderId::ContentLength);
   if (value == nullptr || value->empty()) return std::nullopt;
   uint64_t length = 0;
   const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), length);
@@ -138,14 +136,23 @@ ClientResponse buildClientResponse(const parser::ResponseHead& response,
     if (response.status == 101 && !context.upgradeAccepted) return result;
   }
 
-  parser::HeaderList fields = stripHopByHop(response.headers);
+  // Hop-by-hop fields are filtered on the way into the head, not copied out first.
+  const HopByHopFilter filter(response.headers);
   std::string& head = result.head;
-  head.reserve(512);
+  size_t estimate = 256 + response.reason.size();
+  for (const parser::HeaderField& field : response.headers) {
+    estimate += field.name.size() + field.value.size() + 4;
+  }
+  head.reserve(estimate);
   appendStatusLine(head, response.status, response.reason);
-  std::string via;
-  if (context.via) via = takeVia(fields);
-  appendFields(head, fields);
-  if (context.via) appendField(head, "Via", via);
+  for (const parser::HeaderField& field : response.headers) {
+    if (context.via && field.id == parser::HeaderId::Via) continue;  // merged below
+    if (!filter.keeps(field) || !parser::isToken(field.name) || !isSafeFieldValue(field.value)) {
+      continue;
+    }
+    appendField(head, field.name, field.value);
+  }
+  if (context.via) appendField(head, "Via", mergedVia(response.headers, filter));
 
   if (response.status < 200) {
     if (response.status == 101) {
@@ -153,7 +160,7 @@ ClientResponse buildClientResponse(const parser::ResponseHead& response,
       // keep-alive; Connection + Upgrade are rewritten from the upstream's Upgrade value.
       std::string upgrade;
       for (const parser::HeaderField& field : response.headers) {
-        if (!parser::equalsIgnoreCase(field.name, "Upgrade")) continue;
+        if (field.id != parser::HeaderId::Upgrade) continue;
         for (std::string_view element : splitCommaList(field.value)) {
           if (!upgrade.empty()) upgrade.append(", ");
           upgrade.append(element);

@@ -43,13 +43,6 @@ bool isSafeFieldValue(std::string_view value) {
   return true;
 }
 
-void appendField(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
-}
-
 void appendFields(std::string& out, const parser::HeaderList& fields) {
   for (const parser::HeaderField& field : fields) {
     if (!parser::isToken(field.name) || !isSafeFieldValue(field.value)) continue;

@@ -32,7 +32,12 @@ bool endsWithIgnoreCase(std::string_view text, std::string_view suffix);
 bool isSafeFieldValue(std::string_view value);
 
 // Appends "name: value\r\n".
-void appendField(std::string& out, std::string_view name, std::string_view value);
+inline void appendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ", 2);
+  out.append(value);
+  out.append("\r\n", 2);
+}
 
 // Appends every field whose name is a token and whose value is safe, in order. The parser already
 // refuses anything else; skipping here keeps a serialiser from ever emitting a split line.

@@ -52,6 +52,12 @@ void checkForwarded(const Row& row) {
   const parser::HeaderList outPrecomputed =
       applyForwarded(test::fields(input), host, precomputed, settingsFor(switches, trusted));
   CHECK(test::text(outPrecomputed) == expected);
+  // The upstream head writer applies the same rules without building a list first.
+  const parser::HeaderList in = test::fields(input);
+  const HopByHopFilter filter(in);
+  std::string direct;
+  appendForwardedFields(direct, in, filter, host, peerAt(peer), settingsFor(switches, trusted));
+  CHECK(direct == (expected.empty() ? std::string() : test::crlf(expected) + "\r\n"));
 }
 
 TEST_CASE("policy: untrusted peers lose incoming X-Forwarded-* and get fresh ones",
@@ -239,6 +245,49 @@ TEST_CASE("policy: the forwarding section follows the other fields in a fixed or
            "Via: 1.0 lb, 1.1 hoplite"},
       }));
   checkForwarded(row);
+}
+
+// appendForwardedFields must write exactly what the list pipeline it replaces writes:
+// appendFields(applyForwarded(stripHopByHop(headers) without Host)). Rows mix in what the filter
+// and the serialiser remove: hop-by-hop fields, Connection-named fields, Host, bad names, CR/LF.
+TEST_CASE("policy: forwarding fields written straight into a head match the list pipeline",
+          "[policy][forwarded]") {
+  const Row row =
+      GENERATE(table<std::string, std::string, std::string, std::string, std::string, std::string>({
+          {"203.0.113.7", "", "xff", "example.com",
+           "Host: example.com\nConnection: keep-alive, X-Secret\nX-Secret: 1\nAccept: a\n"
+           "Keep-Alive: 5\nTE: trailers\nX-Forwarded-For: 1.1.1.1",
+           "Accept: a\nX-Forwarded-For: 203.0.113.7\nX-Forwarded-Proto: http\n"
+           "X-Forwarded-Port: 8080\nX-Forwarded-Host: example.com"},
+          // A trusted peer's kept fields can be named by Connection too, and then they go.
+          {"10.0.0.5", "10.0.0.0/8", "xff,fwd,via", "h",
+           "Connection: x-forwarded-proto, VIA\nX-Forwarded-Proto: https\nVia: 1.0 lb\n"
+           "X-Forwarded-Port: 443\nX-Forwarded-Host: a\nx-forwarded-host: b\nHOST: h",
+           "X-Forwarded-For: 10.0.0.5\nX-Forwarded-Proto: http\nX-Forwarded-Port: 443\n"
+           "X-Forwarded-Host: a\nx-forwarded-host: b\nForwarded: for=10.0.0.5;proto=http;host=h\n"
+           "Via: 1.1 hoplite"},
+          // More Connection tokens than the filter keeps inline.
+          {"203.0.113.7", "", "", "h",
+           "Connection: a, b, c, d, e, f, g, h, i, j, k\nA: 1\nK: 2\nJ: 3\nL: 4\nE: 5", "L: 4"},
+          // Names that are not tokens and values with CR or LF are never written.
+          {"203.0.113.7", "", "", "h", "Bad Name: 1\nX-Bad: a\rb\nX-Good: c\nX\"Q: d", "X-Good: c"},
+      }));
+  const auto& [peer, trusted, switches, host, input, expected] = row;
+  CAPTURE(peer, trusted, switches, host, input);
+  const PeerInfo info = peerAt(peer);
+  const conf::ForwardedSettings settings = settingsFor(switches, trusted);
+  const parser::HeaderList in = test::fields(input);
+  parser::HeaderList stripped = stripHopByHop(in);
+  std::erase_if(stripped, [](const parser::HeaderField& field) {
+    return parser::equalsIgnoreCase(field.name, "Host");
+  });
+  std::string viaList;
+  appendFields(viaList, applyForwarded(std::move(stripped), host, info, settings));
+  const HopByHopFilter filter(in);
+  std::string direct;
+  appendForwardedFields(direct, in, filter, host, info, settings);
+  CHECK(direct == viaList);
+  CHECK(direct == (expected.empty() ? std::string() : test::crlf(expected) + "\r\n"));
 }
 
 }  // namespace

@@ -40,6 +40,23 @@ TEST_CASE("policy: every field named in any Connection field is stripped", "[pol
   checkStripped(input, expected);
 }
 
+TEST_CASE("policy: long Connection lists and tokens naming hop-by-hop fields",
+          "[policy][hop_by_hop]") {
+  auto [input, expected] = GENERATE(table<std::string, std::string>({
+      // More tokens than the filter keeps inline, spread over two fields.
+      {"Connection: t1, t2, t3, t4, t5, t6\nConnection: t7, T8, t9, t10\nT1: 1\nT9: 9\n"
+       "t10: 10\nT11: 11\nT8: 8",
+       "T11: 11"},
+      // Tokens that name a field which is hop-by-hop anyway change nothing else.
+      {"Connection: Upgrade, keep-alive, content-length, TE\nUpgrade: websocket\nX-A: 1", "X-A: 1"},
+      {"Connection: upgrade\nHost: a\nSec-WebSocket-Key: k\nUpgrade: websocket",
+       "Host: a\nSec-WebSocket-Key: k"},
+      // OWS around tokens does not hide them.
+      {"Connection: \tx-a ,x-b\t\nX-A: 1\nX-B: 2\nX-C: 3", "X-C: 3"},
+  }));
+  checkStripped(input, expected);
+}
+
 TEST_CASE("policy: Connection cannot strip Host", "[policy][hop_by_hop]") {
   auto [input, expected] = GENERATE(table<std::string, std::string>({
       {"Connection: Host\nHost: a\nX-A: 1", "Host: a\nX-A: 1"},
@@ -57,6 +74,21 @@ TEST_CASE("policy: end-to-end fields pass untouched, in order", "[policy][hop_by
       {"", ""},
   }));
   checkStripped(input, expected);
+}
+
+TEST_CASE("policy: HopByHopFilter keeps exactly what stripHopByHop returns",
+          "[policy][hop_by_hop]") {
+  const std::string input = GENERATE(as<std::string>{}, "Host: a\nConnection: close\nX-A: 1",
+                                     "Connection: x-a, host\nHost: a\nX-A: 1\nX-B: 2",
+                                     "Connection: a,b,c,d,e,f,g,h,i\nI: 1\nH: 2\nJ: 3", "");
+  CAPTURE(input);
+  const parser::HeaderList headers = test::fields(input);
+  const HopByHopFilter filter(headers);
+  parser::HeaderList kept;
+  for (const parser::HeaderField& field : headers) {
+    if (filter.keeps(field)) kept.push_back(field);
+  }
+  CHECK(kept == stripHopByHop(headers));
 }
 
 TEST_CASE("policy: isHopByHopName knows the fixed list in any case", "[policy][hop_by_hop]") {
