@@ -218,9 +218,15 @@ void Session::updateReadState() {
       wantClient = !clientSentEof_;
       break;
     case Phase::ConnectingUpstream:
+      // As while a response is awaited: the client stays readable (a stop now and a restart
+      // after the connect cost two epoll_ctl calls per request), and what arrives waits unparsed
+      // in the read buffer, which bounds it; an EOF is remembered. The upstream is read from
+      // the moment its connect is issued (see connectToNextAddress).
+      wantClient = !clientSentEof_ && client_->buffered() < Socket::kReadBufferBytes;
+      wantUpstream = true;
       break;
     case Phase::ForwardingRequestBody:
-      wantClient = flowAllows(*client_, *upstream_);
+      wantClient = !clientSentEof_ && flowAllows(*client_, *upstream_);
       // Also read the upstream: an interim 100 Continue or an early final response may come.
       wantUpstream = flowAllows(*upstream_, *client_);
       break;
@@ -332,6 +338,12 @@ void Session::processClientInput() {
     close("client closed");  // the EOF seen while a response was in flight
     return;
   }
+  if (phase_ == Phase::ForwardingRequestBody && clientSentEof_) {
+    // The EOF came while connecting, and the bytes before it did not finish the request body:
+    // the request is cut short, as an EOF inside a body always is (onSocketEof).
+    close("client closed inside the request");
+    return;
+  }
   updateReadState();
 }
 
@@ -339,7 +351,9 @@ void Session::onRequestHead() {
   ++server_.counters().requests;
   const conf::Config& config = server_.config();
   exchange_ = Exchange{};
-  exchange_.request = requestParser_.head();
+  // Moved, not copied (a copy costs an allocation per field name and value): the request parser
+  // never reads its head again after reporting HeadComplete.
+  exchange_.request = std::move(requestParser_.head());
   exchange_.timeouts = config.timeouts;
   const parser::RequestHead& request = exchange_.request;
 
@@ -495,7 +509,16 @@ void Session::connectToNextAddress(int lastError) {
   upstream_ = std::make_unique<Socket>(server_.loop(), server_.buffers());
   upstream_->setHandler(this);
   const int rc = upstream_->connect(reinterpret_cast<const sockaddr*>(&address));
-  if (rc < 0) connectToNextAddress(rc);
+  if (rc < 0) {
+    connectToNextAddress(rc);
+    return;
+  }
+  // Read from now on, before the connect completes: the socket's first epoll registration then
+  // carries EPOLLIN with EPOLLOUT, and the connect completion leaves one EPOLL_CTL_MOD, where
+  // starting to read afterwards costs an ADD (failing with EEXIST) and a MOD. libuv reports the
+  // connect first (uv__stream_io handles a pending connect request before any read), so a
+  // refused connect is still a connect failure, and nothing is read before onSocketConnected.
+  upstream_->setReading(true);
 }
 
 void Session::onSocketConnected(Socket& socket) {
@@ -846,6 +869,7 @@ void Session::onSocketEof(Socket& socket) {
         clientSentEof_ = true;  // close once our last bytes are out (onSocketShutdown)
         updateReadState();
         return;
+      case Phase::ConnectingUpstream:
       case Phase::AwaitingResponseHead:
       case Phase::StreamingResponse:
         // Possibly a half-close after the request: the response still goes out, requests that

@@ -28,8 +28,8 @@ class UpstreamPool;
 // Ownership: a Session owns the client socket, the current upstream socket and its two timers.
 // close() is its only way to end; it frees itself in the close callback of its last timer (the
 // sockets free themselves in theirs, see Socket::dispose). Requests on one connection are served
-// one at a time: bytes of a pipelined request wait unparsed in the client read buffer, and the
-// client is not read, until the response before them is complete.
+// one at a time: bytes of a pipelined request wait unparsed in the client read buffer (which
+// bounds them) until the response before them is complete.
 class Session final : public ClientConnection, private SocketHandler {
  public:
   // Takes over an accepted client socket; the session lives until it closes itself.
@@ -42,7 +42,7 @@ class Session final : public ClientConnection, private SocketHandler {
   // Named after what the session waits for. Every change goes through enterPhase().
   enum class Phase {
     AwaitingRequestHead,      // reading the client (idle between requests, or inside a head)
-    ConnectingUpstream,       // resolving and connecting; the client is not read
+    ConnectingUpstream,       // resolving and connecting; client bytes wait unparsed
     ForwardingRequestBody,    // head sent upstream; copying the request body (if any)
     AwaitingResponseHead,     // request sent; waiting for the (interim or final) response head
     AwaitingUpgradeResponse,  // an upgrade request was sent; client bytes are held, unparsed
