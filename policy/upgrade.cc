@@ -1,5 +1,6 @@
 #include "policy/upgrade.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -14,6 +15,15 @@ namespace hoplite::policy {
 namespace {
 
 constexpr std::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+// The SHA-1 implementation, fetched once. EVP_sha1() is a legacy handle: each EVP_Digest over it
+// fetches the provider's implementation again (EVP_MD_fetch: a lock and a name lookup, about a
+// third of a digest's cost). A function-local static is initialised once, thread-safely; it is
+// never freed (one object for the life of the process). nullptr if OpenSSL cannot provide it.
+const EVP_MD* sha1() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  return md;
+}
 
 // Every element of every Upgrade field, in order (RFC 9110 §7.8: a list of protocol[/version]).
 std::vector<std::string_view> upgradeTokens(const parser::HeaderList& headers) {
@@ -171,14 +181,33 @@ UpgradeResponse classifyUpgradeResponse(const UpgradeRequest& request,
   return UpgradeResponse::Accepted;
 }
 
+void prepareWebSocketAccept() {
+  // Loads openssl.cnf and the default provider now rather than on the first handshake.
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
+  sha1();
+}
+
 // Contract: RFC 6455 §4.2.2 item 5.4: base64 of the SHA-1 of the key (as sent, trimmed by the
 // caller) concatenated with the GUID.
 std::string webSocketAccept(std::string_view key) {
-  std::string input(key);
-  input.append(kWebSocketGuid);
+  const EVP_MD* md = sha1();
+  if (md == nullptr) return {};  // no SHA-1 in this OpenSSL; no valid 101 can match ""
+  // key + GUID on the stack: a valid key is 24 characters, so 60 bytes; longer ones (never
+  // granted, but the function takes any key) go through a string.
+  char stackInput[128];
+  std::string heapInput;
+  const char* input = stackInput;
+  const size_t size = key.size() + kWebSocketGuid.size();
+  if (size <= sizeof stackInput) {
+    key.copy(stackInput, key.size());
+    kWebSocketGuid.copy(stackInput + key.size(), kWebSocketGuid.size());
+  } else {
+    heapInput.assign(key).append(kWebSocketGuid);
+    input = heapInput.data();
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha1(), nullptr) != 1) {
+  if (EVP_Digest(input, size, digest, &length, md, nullptr) != 1) {
     return {};  // only on allocation failure inside OpenSSL; no valid 101 can match ""
   }
   return base64Encode(std::string_view(reinterpret_cast<const char*>(digest), length));

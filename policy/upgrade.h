@@ -49,7 +49,12 @@ enum class UpgradeResponse : uint8_t {
 UpgradeResponse classifyUpgradeResponse(const UpgradeRequest& request,
                                         const parser::ResponseHead& response);
 
-// base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), RFC 6455 §4.2.2.
+// base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), RFC 6455 §4.2.2. Thread-safe.
 std::string webSocketAccept(std::string_view key);
+
+// Optional: initialises OpenSSL (reading its config file) and fetches the SHA-1 implementation
+// that webSocketAccept uses, so that the first handshake does not pay for either. Call it once at
+// startup; webSocketAccept works without it.
+void prepareWebSocketAccept();
 
 }  // namespace hoplite::policy

@@ -8,6 +8,7 @@
 
 #include "conf/command_line.h"
 #include "conf/config_loader.h"
+#include "policy/upgrade.h"
 #include "proxy/server.h"
 
 namespace {
@@ -17,6 +18,8 @@ namespace {
 int runProxy(const hoplite::conf::Config& config) {
   // A peer that resets while we write must be an error code, not a fatal signal.
   std::signal(SIGPIPE, SIG_IGN);
+  // OpenSSL's config and SHA-1 are loaded now, not during the first WebSocket handshake.
+  hoplite::policy::prepareWebSocketAccept();
   uv_loop_t loop;
   if (const int rc = uv_loop_init(&loop); rc != 0) {
     std::fprintf(stderr, "hoplite: cannot create the event loop: %s\n", uv_strerror(rc));

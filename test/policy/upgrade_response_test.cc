@@ -138,6 +138,12 @@ TEST_CASE("policy: Sec-WebSocket-Accept is base64(SHA-1(key + GUID))", "[policy]
   auto [key, accept] = GENERATE(table<std::string, std::string>({
       {kSampleKey, kSampleAccept},  // RFC 6455 §1.3
       {"AQIDBAUGBwgJCgsMDQ4PEA==", "C/0nmHhBztSRGR1CwL6Tf4ZjwpY="},
+      // Any key hashes, whatever its length: the GUID alone, and keys on either side of the
+      // function's 128-byte stack buffer (key + 36-byte GUID), and far beyond it.
+      {"", "Kfh9QIsMVZcl6xEPYxPHzW8SZ8w="},
+      {std::string(92, 'x'), "N6jQH9SY1VrfN6p4qvkUdTUUhwQ="},
+      {std::string(93, 'x'), "VLoMsYpfUyI53GDGVcOE0uhJF04="},
+      {std::string(300, 'y'), "xKoBWsFnVJ2MVhWsxgnHCk8B+4w="},
   }));
   CAPTURE(key);
   CHECK(webSocketAccept(key) == accept);
