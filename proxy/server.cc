@@ -47,14 +47,51 @@ uint16_t portOf(const struct sockaddr_storage& address) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
 }
 
-std::string hostOf(const struct sockaddr_storage& address) {
-  char host[INET6_ADDRSTRLEN] = {0};
-  if (address.ss_family == AF_INET6) {
-    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&address), host, sizeof host);
-  } else {
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&address), host, sizeof host);
+// Appends the decimal text of `value` (0-255) at `out`; returns the end.
+char* appendOctet(char* out, uint8_t value) {
+  if (value >= 100) *out++ = static_cast<char>('0' + value / 100);
+  if (value >= 10) *out++ = static_cast<char>('0' + value / 10 % 10);
+  *out++ = static_cast<char>('0' + value % 10);
+  return out;
+}
+
+// The dotted quad of an IPv4 address, as inet_ntop writes it ("127.0.0.1"). Written by hand
+// because inet_ntop (and uv_ip4_name) format through snprintf, and this runs once per accepted
+// connection.
+std::string ipv4Text(const uint8_t* bytes) {
+  char text[16];  // "255.255.255.255"
+  char* end = text;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) *end++ = '.';
+    end = appendOctet(end, bytes[i]);
   }
-  return host;
+  return std::string(text, static_cast<size_t>(end - text));
+}
+
+// The peer's address straight from its sockaddr (no text round trip through inet_ntop and
+// inet_pton), with its text. A v4-mapped IPv6 address (a dual-stack listener's IPv4 peer) is the
+// IPv4 address, as conf::IpAddress::fromText reads "::ffff:a.b.c.d".
+void setPeerAddress(const struct sockaddr_storage& address, policy::PeerInfo& peer) {
+  conf::IpAddress& ip = peer.address;
+  if (address.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+    ip.family = conf::IpAddress::Family::V4;
+    std::memcpy(ip.bytes.data(), &v4.sin_addr, 4);
+    peer.addressText = ipv4Text(ip.bytes.data());
+    return;
+  }
+  if (address.ss_family != AF_INET6) return;  // getpeername failed: left unspecified
+  const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+  const uint8_t* bytes = v6.sin6_addr.s6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+    ip.family = conf::IpAddress::Family::V4;
+    std::memcpy(ip.bytes.data(), bytes + 12, 4);
+    peer.addressText = ipv4Text(ip.bytes.data());
+    return;
+  }
+  ip.family = conf::IpAddress::Family::V6;
+  std::memcpy(ip.bytes.data(), bytes, 16);
+  peer.addressText = ip.toText();
 }
 
 }  // namespace
@@ -111,6 +148,11 @@ bool Server::startListener(const conf::HostPort& address) {
   Listener& l = *listener;
   listeners_.push_back(std::move(listener));
   int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress), 0);
+#ifdef __linux__
+  // Linux copies TCP_NODELAY from a listening socket to the sockets it accepts, so setting it
+  // here saves a setsockopt per accepted connection (acceptOne).
+  if (rc == 0) rc = uv_tcp_nodelay(&l.handle, 1);
+#endif
   if (rc == 0) {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l.handle), 511, &Server::onConnection);
   }
@@ -151,15 +193,16 @@ void Server::acceptOne(Listener& listener) {
     Socket::dispose(std::move(socket));
     return;
   }
-  uv_tcp_nodelay(socket->tcp(), 1);
+#ifndef __linux__
+  uv_tcp_nodelay(socket->tcp(), 1);  // on Linux, inherited from the listener (startListener)
+#endif
   struct sockaddr_storage peerAddress;
   int length = sizeof peerAddress;
   std::memset(&peerAddress, 0, sizeof peerAddress);
   uv_tcp_getpeername(socket->tcp(), reinterpret_cast<sockaddr*>(&peerAddress), &length);
   policy::PeerInfo peer;
-  if (auto ip = conf::IpAddress::fromText(hostOf(peerAddress))) peer.address = *ip;
-  // Formatted once here, not per request in policy::applyForwarded.
-  peer.addressText = peer.address.toText();
+  // The text is formatted once here, not per request in policy::applyForwarded.
+  setPeerAddress(peerAddress, peer);
   peer.port = portOf(peerAddress);
   // Every connection a listener accepts has the listener's port: no getsockname per accept.
   peer.listenerPort = listener.port;
