@@ -96,9 +96,21 @@ void setPeerAddress(const struct sockaddr_storage& address, policy::PeerInfo& pe
 
 }  // namespace
 
-Server::Server(uv_loop_t* loop, const conf::Config& config) : loop_(loop), config_(config) {
+namespace {
+
+bool debugLogWanted() {
   const char* debug = std::getenv("HOPLITE_DEBUG");
-  debugLog_ = debug != nullptr && *debug != '\0' && std::strcmp(debug, "0") != 0;
+  return debug != nullptr && *debug != '\0' && std::strcmp(debug, "0") != 0;
+}
+
+}  // namespace
+
+Server::Server(uv_loop_t* loop, const conf::Config& config)
+    : loop_(loop),
+      config_(config),
+      idleSweeper_(loop, [] {}),
+      heapTrimmer_(loop, debugLogWanted(), [] {}),
+      debugLog_(debugLogWanted()) {
   for (const auto& [name, upstream] : config_.upstreams) {
     conf::Upstream named = upstream;
     named.name = name;
@@ -231,6 +243,7 @@ void Server::registerConnection(ClientConnection* connection) {
 
 void Server::unregisterConnection(ClientConnection* connection) {
   connections_.erase(connection);
+  heapTrimmer_.connectionFreed();
   finishShutdownIfDone();
 }
 
@@ -279,6 +292,8 @@ void Server::finishShutdownIfDone() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), &Server::onHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), &Server::onHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
+  idleSweeper_.close();
+  heapTrimmer_.close();
 }
 
 // Listener, signal and timer memory belongs to the Server, which outlives the loop run.

@@ -16,6 +16,8 @@
 #include "proxy/buffer_pool.h"
 #include "proxy/client_connection.h"
 #include "proxy/counters.h"
+#include "proxy/heap_trimmer.h"
+#include "proxy/idle_sweeper.h"
 #include "proxy/upstream_pool.h"
 
 namespace hoplite::proxy {
@@ -47,6 +49,8 @@ class Server {
   UpstreamPool& pool(const std::string& upstreamName);
   // Read buffers for every Socket of this loop; declared first so that it outlives them all.
   BufferPool& buffers() { return buffers_; }
+  // The one timer behind every tunnel's tunnel_idle.
+  IdleSweeper& idleSweeper() { return idleSweeper_; }
 
   // Every Session and Tunnel registers on creation and unregisters in its destructor.
   void registerConnection(ClientConnection* connection);
@@ -82,6 +86,8 @@ class Server {
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_timer_t drainTimer_;
+  IdleSweeper idleSweeper_;
+  HeapTrimmer heapTrimmer_;
   bool draining_ = false;
   bool finished_ = false;
   bool debugLog_ = false;

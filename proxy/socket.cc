@@ -26,11 +26,12 @@ Socket::~Socket() {
   buffers_.give(std::move(buffer_));
 }
 
-void Socket::dispose(std::unique_ptr<Socket> socket) {
+void Socket::dispose(std::unique_ptr<Socket> socket, SocketCloseListener* listener) {
   if (!socket) return;
   Socket* self = socket.release();  // adopted again in onClosed
   assert(self->state_ == State::Open);
   self->handler_ = nullptr;
+  self->closeListener_ = listener;
   self->state_ = State::Closing;
   uv_close(reinterpret_cast<uv_handle_t*>(&self->tcp_), &Socket::onClosed);
 }
@@ -38,6 +39,9 @@ void Socket::dispose(std::unique_ptr<Socket> socket) {
 void Socket::onClosed(uv_handle_t* handle) {
   std::unique_ptr<Socket> self(static_cast<Socket*>(handle->data));
   self->state_ = State::Closed;
+  SocketCloseListener* listener = self->closeListener_;
+  self.reset();
+  if (listener != nullptr) listener->onSocketClosed();
 }
 
 // The connect and shutdown requests are allocated only while they run and freed in their

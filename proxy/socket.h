@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "proxy/buffer_pool.h"
+#include "proxy/slab_pool.h"
 
 namespace hoplite::proxy {
 
@@ -44,7 +45,18 @@ class SocketHandler {
   ~SocketHandler() = default;
 };
 
-class Socket {
+// Told when a disposed Socket's handle has closed and its memory is freed: an owner that must
+// outlive every callback of its sockets (a Tunnel) frees itself when the last one has closed.
+class SocketCloseListener {
+ public:
+  virtual void onSocketClosed() = 0;
+
+ protected:
+  ~SocketCloseListener() = default;
+};
+
+// Allocated from a slab (SlabAllocated): a Socket can live as long as a tunnel.
+class Socket : public SlabAllocated<Socket> {
  public:
   // The read buffer's capacity. It also bounds the client bytes held behind an upgrade request
   // (issue 3: 64 KiB, beyond that the connection is closed).
@@ -57,8 +69,8 @@ class Socket {
   Socket& operator=(const Socket&) = delete;
 
   // The one close path: detaches the handler, cancels pending requests (their callbacks still
-  // run, and find no handler) and frees the Socket in the close callback.
-  static void dispose(std::unique_ptr<Socket> socket);
+  // run, and find no handler) and frees the Socket in the close callback, then tells `listener`.
+  static void dispose(std::unique_ptr<Socket> socket, SocketCloseListener* listener = nullptr);
 
   uv_tcp_t* tcp() { return &tcp_; }
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
@@ -105,6 +117,7 @@ class Socket {
 
   uv_tcp_t tcp_;
   SocketHandler* handler_ = nullptr;
+  SocketCloseListener* closeListener_ = nullptr;
   BufferPool& buffers_;
   // Taken from the pool on a read and given back whenever it is empty, so idle connections cost
   // no buffer (HAProxy h1_release_buf).

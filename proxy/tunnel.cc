@@ -9,19 +9,13 @@ namespace hoplite::proxy {
 
 void Tunnel::start(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
                    const conf::Duration& idleTimeout, bool clientSentEof) {
-  // Owned by itself from here on: freed in its timer's close callback, after close().
+  // Owned by itself from here on: freed in its last socket's close callback, after close().
   new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof);
 }
 
 Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
                const conf::Duration& idleTimeout, bool clientSentEof)
-    : server_(server),
-      client_(std::move(client)),
-      upstream_(std::move(upstream)),
-      idleTimer_(
-          server.loop(), [this] { onIdleTimer(); }, [this] { onTimerClosed(); }),
-      idleTimeout_(idleTimeout),
-      lastActivity_(uv_now(server.loop())) {
+    : server_(server), client_(std::move(client)), upstream_(std::move(upstream)) {
   server_.registerConnection(this);
   ++server_.counters().tunnelsOpened;
   client_->setHandler(this);
@@ -37,7 +31,7 @@ Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<S
       return;
     }
   }
-  idleTimer_.start(idleTimeout_);
+  if (idleTimeout) server_.idleSweeper().add(*this, *idleTimeout);
   updateReadState();
 }
 
@@ -52,13 +46,15 @@ void Tunnel::close(const char* reason) {
     std::fprintf(stderr, "hoplite: tunnel %p closed: %s\n", static_cast<void*>(this), reason);
   phase_ = Phase::Closing;
   ++server_.counters().tunnelsClosed;
-  Socket::dispose(std::move(client_));
+  server_.idleSweeper().remove(*this);
+  assert(client_ && upstream_ && openSockets_ == 2);  // both are ours until this point
+  Socket::dispose(std::move(client_), this);
   server_.onClientClosed();
-  Socket::dispose(std::move(upstream_));
-  idleTimer_.close();
+  Socket::dispose(std::move(upstream_), this);
 }
 
-void Tunnel::onTimerClosed() {
+void Tunnel::onSocketClosed() {
+  if (--openSockets_ > 0) return;
   std::unique_ptr<Tunnel> self(this);
 }
 
@@ -75,7 +71,7 @@ void Tunnel::updateReadState() {
 
 void Tunnel::onSocketRead(Socket& socket) {
   if (phase_ == Phase::Closing) return;
-  lastActivity_ = uv_now(server_.loop());
+  server_.idleSweeper().touch(*this);
   relay(socket, peerOf(socket));
   updateReadState();
 }
@@ -89,7 +85,7 @@ void Tunnel::onSocketBufferFull(Socket& socket) {
 
 void Tunnel::onSocketEof(Socket& socket) {
   if (phase_ == Phase::Closing) return;
-  lastActivity_ = uv_now(server_.loop());
+  server_.idleSweeper().touch(*this);
   directionFrom(socket).eof = true;
   // Pass the half-close on: FIN to the other side once its queued writes are flushed.
   if (peerOf(socket).shutdown() < 0) {
@@ -116,18 +112,9 @@ void Tunnel::onSocketWritten(Socket& /*socket*/) {
   updateReadState();
 }
 
-void Tunnel::onIdleTimer() {
-  if (phase_ == Phase::Closing || !idleTimeout_) return;
-  // Re-arming the timer on every read would cost a heap update per read; instead the timer
-  // checks the last activity when it fires and sleeps for the remainder (as h2o does).
-  const uint64_t now = uv_now(server_.loop());
-  const uint64_t limit = static_cast<uint64_t>(idleTimeout_->count());
-  if (now - lastActivity_ >= limit) {
-    ++server_.counters().timeoutTunnelIdle;
-    close("tunnel_idle expired");
-    return;
-  }
-  idleTimer_.start(std::chrono::milliseconds(limit - (now - lastActivity_)));
+void Tunnel::onIdleExpired() {
+  ++server_.counters().timeoutTunnelIdle;
+  close("tunnel_idle expired");
 }
 
 }  // namespace hoplite::proxy

@@ -7,19 +7,25 @@
 
 #include "conf/config.h"
 #include "proxy/client_connection.h"
+#include "proxy/idle_sweeper.h"
+#include "proxy/slab_pool.h"
 #include "proxy/socket.h"
-#include "proxy/timer.h"
 
 namespace hoplite::proxy {
 
 class Server;
 
-// Owns both sockets (moved in from the Session) and the tunnel_idle timer. Bytes are copied as
-// they come, with backpressure per direction (a side is read only while the other side's write
-// queue is below the watermark). EOF from one side shuts down writing to the other once its
-// queue drains (half-close); the tunnel ends when both directions are done, on any error, or
-// after tunnel_idle without a byte in either direction. No HTTP timer applies here.
-class Tunnel final : public ClientConnection, private SocketHandler {
+// Owns both sockets (moved in from the Session); the loop's IdleSweeper watches it for
+// tunnel_idle. Bytes are copied as they come, with backpressure per direction (a side is read only
+// while the other side's write queue is below the watermark). EOF from one side shuts down writing
+// to the other once its queue drains (half-close); the tunnel ends when both directions are done,
+// on any error, or after tunnel_idle without a byte in either direction. No HTTP timer applies
+// here.
+class Tunnel final : public ClientConnection,
+                     private SocketHandler,
+                     private SocketCloseListener,
+                     private IdleWatched,
+                     public SlabAllocated<Tunnel> {
  public:
   // Takes both sockets. Bytes already in the client's read buffer (held behind the upgrade
   // request) go up first, bytes already in the upstream's (after the 101 head) go down; writes
@@ -39,7 +45,7 @@ class Tunnel final : public ClientConnection, private SocketHandler {
     bool shutdownDone = false;  // FIN was passed on to the destination
   };
 
-  friend struct std::default_delete<Tunnel>;  // adopted in the last close callback
+  friend struct std::default_delete<Tunnel>;  // adopted in its last socket's close callback
 
   Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
          const conf::Duration& idleTimeout, bool clientSentEof);
@@ -50,8 +56,8 @@ class Tunnel final : public ClientConnection, private SocketHandler {
   void updateReadState();
   Socket& peerOf(Socket& socket) { return &socket == client_.get() ? *upstream_ : *client_; }
   Direction& directionFrom(Socket& socket) { return &socket == client_.get() ? up_ : down_; }
-  void onIdleTimer();
-  void onTimerClosed();
+  void onIdleExpired() override;
+  void onSocketClosed() override;
 
   void onSocketRead(Socket& socket) override;
   void onSocketBufferFull(Socket& socket) override;
@@ -64,11 +70,9 @@ class Tunnel final : public ClientConnection, private SocketHandler {
   Server& server_;
   std::unique_ptr<Socket> client_;
   std::unique_ptr<Socket> upstream_;
-  Timer idleTimer_;
-  conf::Duration idleTimeout_;
-  uint64_t lastActivity_ = 0;  // uv_now() of the last byte read in either direction
-  Direction up_;               // client -> upstream
-  Direction down_;             // upstream -> client
+  int openSockets_ = 2;  // freed when the close callbacks of both have run
+  Direction up_;         // client -> upstream
+  Direction down_;       // upstream -> client
   Phase phase_ = Phase::Relaying;
 };
 

@@ -37,10 +37,10 @@ def tunnel_backend(peer, index):
             peer.send(transform(line[:-1]) + b"\n")
 
 
-def open_tunnel(test, proxy):
+def open_tunnel(test, proxy, path="/ws"):
     client = test.connect(proxy.port)
     key = ws_key()
-    client.send(build_request("GET", "/ws", [
+    client.send(build_request("GET", path, [
         ("Host", "app.test"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
         ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]))
     response = client.read_response()
@@ -222,6 +222,37 @@ class TunnelIdle(harness.E2ETestCase):
         self.assertElapsedBetween(time.monotonic() - start, 0.25, 3.0, "the route's idle close")
         counters = self.stop_hoplite(proxy)
         self.assertCounters(counters, timeout_tunnel_idle=1)
+
+    def test_tunnels_with_different_idle_timeouts_expire_each_in_its_own_time(self):
+        # One timer serves every tunnel of the loop: each timeout value keeps its own order, and
+        # activity on one tunnel moves only that tunnel's expiry.
+        backend = self.fake_backend(tunnel_backend)
+        proxy = self.hoplite([backend], timeouts={"tunnel_idle": "1h"}, routes=[
+            {"path_prefix": "/ws", "upstream": "app", "timeouts": {"tunnel_idle": "1500ms"}},
+            {"path_prefix": "/short", "upstream": "app", "timeouts": {"tunnel_idle": "300ms"}},
+            {"upstream": "app"}])
+        start = time.monotonic()
+        long_lived = open_tunnel(self, proxy)
+        quiet = open_tunnel(self, proxy, path="/short")
+        busy = open_tunnel(self, proxy, path="/short")
+        # The quiet short one goes first, while the busy one stays up by sending every 150 ms.
+        for i in range(6):
+            busy.send(b"tick %d\n" % i)
+            self.assertEqual(busy.read_until(b"\n"), transform(b"tick %d" % i) + b"\n")
+            busy_idle_from = time.monotonic()
+            if i == 3:
+                self.assertEqual(quiet.closed_by_peer(), b"")
+                self.assertElapsedBetween(time.monotonic() - start, 0.25, 1.2, "quiet close")
+            else:
+                self.assertTrue(busy.nothing_arrives(0.15))
+        self.assertEqual(busy.closed_by_peer(), b"")
+        self.assertElapsedBetween(time.monotonic() - busy_idle_from, 0.25, 2.0, "busy's idle close")
+        # The long one was idle all along and outlives both.
+        self.assertTrue(long_lived.nothing_arrives(0.05))
+        self.assertEqual(long_lived.closed_by_peer(), b"")
+        self.assertElapsedBetween(time.monotonic() - start, 1.4, 4.0, "the long idle close")
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, tunnels_opened=3, tunnels_closed=3, timeout_tunnel_idle=3)
 
 
 if __name__ == "__main__":
