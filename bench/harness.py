@@ -567,7 +567,9 @@ def main():
     args.ws_warmup = 0.2 if quick else 0.5
     args.idle_counts = [1000] if quick else [1000, 10000]
     args.mem_reps = 1 if quick else 3
-    args.idle_hold = 0.5 if quick else 1.0
+    # Long enough for memory freed after the handshakes to settle (hoplite trims its heap once
+    # no connection has ended for a second); the same pause for every system.
+    args.idle_hold = 2.0 if quick else 3.0
     groups = set(args.scenarios.split(","))
 
     run_dir = os.path.join(args.build_dir, "bench-run")
