@@ -20,6 +20,9 @@ inline bool isFieldValueChar(unsigned char c) {
   return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+// True when every byte of `s` is a field-value char (isFieldValueChar). Empty is true.
+bool isFieldValue(std::string_view s);
+
 class HeadValidator {
  public:
   enum class Kind : uint8_t { Request, Response };

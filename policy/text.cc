@@ -1,5 +1,8 @@
 #include "policy/text.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace hoplite::policy {
 
 std::string toLowerAscii(std::string_view text) {
@@ -36,9 +39,25 @@ bool endsWithIgnoreCase(std::string_view text, std::string_view suffix) {
   return true;
 }
 
+// Eight bytes at a time: CR, LF and NUL are all below 0x0e, and a word with no byte below 0x0e
+// (the "has less than" trick of Bit Twiddling Hacks) cannot hold one. A word that has such a byte
+// (an HTAB, say) is looked at byte by byte.
 bool isSafeFieldValue(std::string_view value) {
-  for (char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  auto unsafe = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
+  const char* p = value.data();
+  size_t n = value.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    if (((w - kOnes * 0x0e) & ~w & kHighs) == 0) continue;
+    for (size_t i = 0; i < 8; ++i) {
+      if (unsafe(p[i])) return false;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (unsafe(p[i])) return false;
   }
   return true;
 }

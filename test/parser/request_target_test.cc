@@ -81,5 +81,21 @@ TEST_CASE("parser: token and field-value character classes", "[parser]") {
   CHECK_FALSE(isFieldValueChar('\0'));
 }
 
+// isFieldValue checks eight bytes at a time: every byte value must be judged the same at every
+// position of a word, and in the tail after the last whole word.
+TEST_CASE("parser: isFieldValue agrees with isFieldValueChar at every position", "[parser]") {
+  const unsigned char probe = GENERATE(as<unsigned char>{}, 0x00, 0x01, '\t', '\n', '\r', 0x1f, ' ',
+                                       'a', '~', 0x7f, 0x80, 0xc3, 0xff);
+  const size_t length = GENERATE(as<size_t>{}, 1, 7, 8, 9, 16, 23);
+  for (size_t at = 0; at < length; ++at) {
+    std::string value(length, 'v');
+    value[at] = static_cast<char>(probe);
+    CAPTURE(static_cast<int>(probe), length, at);
+    CHECK(isFieldValue(value) == isFieldValueChar(probe));
+  }
+  CHECK(isFieldValue(""));
+  CHECK(isFieldValue("text/html; charset=\xe9t\xe9\tq=0.9"));
+}
+
 }  // namespace
 }  // namespace hoplite::parser
