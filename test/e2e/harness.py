@@ -423,12 +423,12 @@ class _LineReader:
 class Process:
     """A child process whose stderr is collected; always stopped by its PID."""
 
-    def __init__(self, name, argv, cwd=None):
+    def __init__(self, name, argv, cwd=None, env=None):
         self.name = name
         self.argv = argv
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            cwd=cwd)
+            cwd=cwd, env=None if env is None else {**os.environ, **env})
         self.pid = self.proc.pid
         self.stderr = _LineReader(self.proc.stderr)
         self.returncode = None
@@ -484,14 +484,15 @@ class Process:
 
 
 class Hoplite(Process):
-    def __init__(self, config, workdir):
+    def __init__(self, config, workdir, debug=False):
         path = os.path.join(workdir, "hoplite.json")
         with open(path, "w") as f:
             json.dump(config, f, indent=2)
         self.config = config
         self.config_path = path
         assert HOPLITE_BIN, "HOPLITE_BIN is not set (run the tests through ctest)"
-        super().__init__("hoplite", [HOPLITE_BIN, "-c", path], cwd=workdir)
+        super().__init__("hoplite", [HOPLITE_BIN, "-c", path], cwd=workdir,
+                         env={"HOPLITE_DEBUG": "1"} if debug else None)
         match = self.wait_for_line(r"^hoplite: listening on 127\.0\.0\.1:(\d+)$")
         self.port = int(match.group(1))
         self.wait_for_line(r"^hoplite: ready$")
@@ -695,10 +696,11 @@ class E2ETestCase(unittest.TestCase):
         backend.stop()
         backend.check()
 
-    def hoplite(self, servers, **options):
-        """Starts hoplite in front of `servers` (addresses, or backends with an .address)."""
+    def hoplite(self, servers, debug=False, **options):
+        """Starts hoplite in front of `servers` (addresses, or backends with an .address);
+        `debug` sets HOPLITE_DEBUG=1 (close reasons and heap trims on stderr)."""
         addresses = [s if isinstance(s, str) else s.address for s in servers]
-        proxy = Hoplite(make_config(addresses, **options), self.tmp)
+        proxy = Hoplite(make_config(addresses, **options), self.tmp, debug=debug)
         self.addCleanup(self._ensure_stopped, proxy)
         return proxy
 

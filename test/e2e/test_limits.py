@@ -1,6 +1,8 @@
 """max_connections: beyond the cap hoplite stops accepting (connections wait in the kernel's
-backlog, unanswered) and resumes as soon as a client connection closes."""
+backlog, unanswered) and resumes as soon as a client connection closes. Memory: the heap that a
+burst of connections freed is given back once no connection has ended for a second."""
 
+import time
 import unittest
 
 import harness
@@ -36,6 +38,24 @@ class ConnectionCap(harness.E2ETestCase):
 
         counters = self.stop_hoplite(proxy)
         self.assertCounters(counters, accepted=3, requests=4)
+
+
+class HeapTrim(harness.E2ETestCase):
+    def test_heap_is_trimmed_once_connections_stop_ending(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], debug=True)
+        trimmed = r"^hoplite: heap trimmed after a quiet period"
+        # Connections end every 0.2 s for 1.6 s: never a quiet second, so no trim yet.
+        for i in range(8):
+            peer = self.connect(proxy.port)
+            self.assertEqual(get(peer, f"/burst/{i}").status, 200)
+            peer.close()
+            time.sleep(0.2)  # pacing: the gap between connections is what is under test
+        self.assertIsNone(proxy.stderr.wait_for(trimmed, 0.0), "trimmed while connections ended")
+        last_end = time.monotonic()
+        self.assertIsNotNone(proxy.stderr.wait_for(trimmed, 5.0), "no trim after the burst")
+        self.assertElapsedBetween(time.monotonic() - last_end, 0.6, 5.0, "the trim")
+        self.stop_hoplite(proxy)
 
 
 if __name__ == "__main__":
