@@ -82,6 +82,11 @@ HeadValidator::Step HeadValidator::consume(std::string_view data) {
   // same verdict. Bytes without a meaning of their own (neither CR nor LF, not in the method, not
   // right after a CR, and within maxHeadBytes_) are appended as whole runs found with memchr; every
   // other byte goes through the one-byte rules below, exactly as a byte-at-a-time loop would.
+  // One allocation for a typical head instead of growing 15, 30, 60, ... bytes as lines arrive;
+  // the storage then stays for every later head (reset() keeps it).
+  if (raw_.capacity() < kInitialHeadBytes) {
+    raw_.reserve(static_cast<size_t>(std::min<uint64_t>(kInitialHeadBytes, maxHeadBytes_)));
+  }
   size_t i = 0;
   while (i < data.size()) {
     if (!prevCr_ && !(kind_ == Kind::Request && readingMethod_)) {

@@ -56,6 +56,9 @@ class HeadValidator {
   bool checkFieldLine(std::string_view line);
   bool fail(uint16_t status, std::string reason);
 
+  // What raw_ reserves before the first byte of a head: most heads fit, cookies aside.
+  static constexpr uint64_t kInitialHeadBytes = 1024;
+
   Kind kind_;
   uint64_t maxHeadBytes_;
   uint64_t maxFieldCount_;
