@@ -14,7 +14,7 @@ IdleSweeper::~IdleSweeper() {
   assert(watched_ == 0);
 }
 
-void IdleSweeper::unlink(List& list, IdleWatched& entry) {
+void IdleSweeper::unlink(IdleList& list, IdleWatched& entry) {
   if (entry.prev_ != nullptr) entry.prev_->next_ = entry.next_;
   if (entry.next_ != nullptr) entry.next_->prev_ = entry.prev_;
   if (list.front == &entry) list.front = entry.next_;
@@ -22,7 +22,7 @@ void IdleSweeper::unlink(List& list, IdleWatched& entry) {
   entry.prev_ = entry.next_ = nullptr;
 }
 
-void IdleSweeper::append(List& list, IdleWatched& entry) {
+void IdleSweeper::append(IdleList& list, IdleWatched& entry) {
   entry.prev_ = list.back;
   entry.next_ = nullptr;
   if (list.back != nullptr) list.back->next_ = &entry;
@@ -33,8 +33,7 @@ void IdleSweeper::append(List& list, IdleWatched& entry) {
 void IdleSweeper::add(IdleWatched& entry, std::chrono::milliseconds timeout) {
   assert(entry.list_ == nullptr);
   const auto timeoutMs = static_cast<uint64_t>(timeout.count());
-  List& list = lists_[timeoutMs];
-  list.timeoutMs = timeoutMs;
+  IdleList& list = lists_[timeoutMs];
   entry.lastActivity_ = uv_now(loop_);
   entry.list_ = &list;
   append(list, entry);
@@ -49,7 +48,7 @@ void IdleSweeper::add(IdleWatched& entry, std::chrono::milliseconds timeout) {
 void IdleSweeper::touch(IdleWatched& entry) {
   if (entry.list_ == nullptr) return;
   entry.lastActivity_ = uv_now(loop_);
-  List& list = *static_cast<List*>(entry.list_);
+  IdleList& list = *entry.list_;
   if (list.back == &entry) return;
   unlink(list, entry);
   append(list, entry);
@@ -57,7 +56,7 @@ void IdleSweeper::touch(IdleWatched& entry) {
 
 void IdleSweeper::remove(IdleWatched& entry) {
   if (entry.list_ == nullptr) return;
-  unlink(*static_cast<List*>(entry.list_), entry);
+  unlink(*entry.list_, entry);
   entry.list_ = nullptr;
   --watched_;
   // The timer may now fire with nothing due; sweep() then re-arms or stops.

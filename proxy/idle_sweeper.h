@@ -13,6 +13,13 @@
 namespace hoplite::proxy {
 
 class IdleSweeper;
+class IdleWatched;
+
+// The tunnels that share one timeout, least recently active first.
+struct IdleList {
+  IdleWatched* front = nullptr;
+  IdleWatched* back = nullptr;
+};
 
 // What a tunnel embeds (by inheriting it) to be watched for idleness: 40 bytes, where a timer of
 // its own cost about 250 (a uv_timer_t and its callbacks), for every one of thousands of tunnels.
@@ -31,7 +38,7 @@ class IdleWatched {
   friend class IdleSweeper;
   IdleWatched* prev_ = nullptr;
   IdleWatched* next_ = nullptr;
-  void* list_ = nullptr;  // the sweeper's list for this timeout; null when not watched
+  IdleList* list_ = nullptr;  // the sweeper's list for this timeout; null when not watched
   uint64_t lastActivity_ = 0;
 };
 
@@ -58,22 +65,16 @@ class IdleSweeper {
   size_t watched() const { return watched_; }
 
  private:
-  struct List {
-    uint64_t timeoutMs = 0;
-    IdleWatched* front = nullptr;
-    IdleWatched* back = nullptr;
-  };
-
   void sweep();
   // Arms the timer for the earliest front, if any.
   void rearm();
-  static void unlink(List& list, IdleWatched& entry);
-  static void append(List& list, IdleWatched& entry);
+  static void unlink(IdleList& list, IdleWatched& entry);
+  static void append(IdleList& list, IdleWatched& entry);
 
   uv_loop_t* loop_;
   Timer timer_;
   uint64_t due_ = 0;  // uv_now() at which the timer is armed to fire, when timer_.active()
-  std::map<uint64_t, List> lists_;  // by timeout in ms; nodes never move, entries point at them
+  std::map<uint64_t, IdleList> lists_;  // by timeout in ms; nodes never move, entries point at them
   size_t watched_ = 0;
 };
 

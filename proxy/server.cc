@@ -94,10 +94,6 @@ void setPeerAddress(const struct sockaddr_storage& address, policy::PeerInfo& pe
   peer.addressText = ip.toText();
 }
 
-}  // namespace
-
-namespace {
-
 bool debugLogWanted() {
   const char* debug = std::getenv("HOPLITE_DEBUG");
   return debug != nullptr && *debug != '\0' && std::strcmp(debug, "0") != 0;
@@ -108,9 +104,9 @@ bool debugLogWanted() {
 Server::Server(uv_loop_t* loop, const conf::Config& config)
     : loop_(loop),
       config_(config),
+      debugLog_(debugLogWanted()),
       idleSweeper_(loop, [] {}),
-      heapTrimmer_(loop, debugLogWanted(), [] {}),
-      debugLog_(debugLogWanted()) {
+      heapTrimmer_(loop, debugLog_, [] {}) {
   for (const auto& [name, upstream] : config_.upstreams) {
     conf::Upstream named = upstream;
     named.name = name;

@@ -86,11 +86,11 @@ class Server {
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_timer_t drainTimer_;
+  bool debugLog_ = false;  // before the members whose constructors read it
   IdleSweeper idleSweeper_;
   HeapTrimmer heapTrimmer_;
   bool draining_ = false;
   bool finished_ = false;
-  bool debugLog_ = false;
 };
 
 }  // namespace hoplite::proxy
