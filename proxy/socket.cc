@@ -1,5 +1,6 @@
 #include "proxy/socket.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -94,8 +95,8 @@ void Socket::onAlloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);  // libuv reports UV_ENOBUFS to onRead
     return;
   }
-  *buf = uv_buf_init(self->buffer_.get() + self->end_,
-                     static_cast<unsigned int>(kReadBufferBytes - self->end_));
+  const size_t room = std::min(kReadBufferBytes - self->end_, kReadChunkBytes);
+  *buf = uv_buf_init(self->buffer_.get() + self->end_, static_cast<unsigned int>(room));
 }
 
 void Socket::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/) {
