@@ -103,6 +103,7 @@ bool debugLogWanted() {
 
 Server::Server(uv_loop_t* loop, const conf::Config& config)
     : loop_(loop),
+      readBatch_(loop),
       config_(config),
       debugLog_(debugLogWanted()),
       idleSweeper_(loop, [] {}),
@@ -196,7 +197,7 @@ void Server::onConnection(uv_stream_t* stream, int status) {
 
 void Server::acceptOne(Listener& listener) {
   listener.acceptPending = false;
-  auto socket = std::make_unique<Socket>(loop_, buffers_);
+  auto socket = std::make_unique<Socket>(loop_, buffers_, readBatch_);
   if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener.handle), socket->stream()) != 0) {
     Socket::dispose(std::move(socket));
     return;
@@ -290,6 +291,7 @@ void Server::finishShutdownIfDone() {
   uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
   idleSweeper_.close();
   heapTrimmer_.close();
+  readBatch_.close();
 }
 
 // Listener, signal and timer memory belongs to the Server, which outlives the loop run.

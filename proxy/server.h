@@ -18,6 +18,7 @@
 #include "proxy/counters.h"
 #include "proxy/heap_trimmer.h"
 #include "proxy/idle_sweeper.h"
+#include "proxy/read_batch.h"
 #include "proxy/upstream_pool.h"
 
 namespace hoplite::proxy {
@@ -49,6 +50,7 @@ class Server {
   UpstreamPool& pool(const std::string& upstreamName);
   // Read buffers for every Socket of this loop; declared first so that it outlives them all.
   BufferPool& buffers() { return buffers_; }
+  ReadBatch& readBatch() { return readBatch_; }
   // The one timer behind every tunnel's tunnel_idle.
   IdleSweeper& idleSweeper() { return idleSweeper_; }
 
@@ -77,6 +79,7 @@ class Server {
 
   uv_loop_t* loop_;
   BufferPool buffers_;
+  ReadBatch readBatch_;
   const conf::Config& config_;
   Counters counters_;
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;

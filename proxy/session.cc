@@ -506,7 +506,7 @@ void Session::connectToNextAddress(int lastError) {
     return;
   }
   const struct sockaddr_storage& address = exchange_.addresses[exchange_.nextAddress++];
-  upstream_ = std::make_unique<Socket>(server_.loop(), server_.buffers());
+  upstream_ = std::make_unique<Socket>(server_.loop(), server_.buffers(), server_.readBatch());
   upstream_->setHandler(this);
   const int rc = upstream_->connect(reinterpret_cast<const sockaddr*>(&address));
   if (rc < 0) {

@@ -17,7 +17,8 @@ struct WriteRequest {
   Socket* socket;
 };
 
-Socket::Socket(uv_loop_t* loop, BufferPool& buffers) : buffers_(buffers) {
+Socket::Socket(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads)
+    : buffers_(buffers), reads_(reads) {
   uv_tcp_init(loop, &tcp_);
   tcp_.data = this;
 }
@@ -32,6 +33,7 @@ void Socket::dispose(std::unique_ptr<Socket> socket, SocketCloseListener* listen
   Socket* self = socket.release();  // adopted again in onClosed
   assert(self->state_ == State::Open);
   self->handler_ = nullptr;
+  self->readQueued_ = false;  // its entry in the batch is skipped
   self->closeListener_ = listener;
   self->state_ = State::Closing;
   uv_close(reinterpret_cast<uv_handle_t*>(&self->tcp_), &Socket::onClosed);
@@ -105,9 +107,23 @@ void Socket::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/)
   if (nread == 0) return;  // EAGAIN
   if (nread > 0) {
     self->end_ += static_cast<size_t>(nread);
-    self->handler_->onSocketRead(*self);
+    // Handed over after the poll (ReadBatch), unless the buffer has no room left for another
+    // whole read: then at once, so that the handler can consume before libuv reads again and a
+    // relayed write stays within kReadChunkBytes.
+    if (kReadBufferBytes - self->buffered() >= kReadChunkBytes) {
+      if (self->readQueued_) return;
+      if (self->reads_.add(*self)) {
+        self->readQueued_ = true;
+        return;
+      }
+    }
+    self->readQueued_ = true;
+    self->deliverQueuedRead();
     return;
   }
+  // The bytes read before an EOF or an error go to the handler first.
+  self->deliverQueuedRead();
+  if (self->state_ != State::Open || self->handler_ == nullptr) return;
   // Every other outcome ends reading; the handler decides what happens to the socket.
   self->setReading(false);
   if (nread == UV_ENOBUFS) {
@@ -253,6 +269,13 @@ void Socket::onShutdown(uv_shutdown_t* req, int status) {
   } else {
     self->handler_->onSocketShutdown(*self);
   }
+}
+
+void Socket::deliverQueuedRead() {
+  if (!readQueued_) return;
+  readQueued_ = false;
+  if (state_ != State::Open || handler_ == nullptr || buffered() == 0) return;
+  handler_->onSocketRead(*this);
 }
 
 std::string_view Socket::data() const {

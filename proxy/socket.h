@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "proxy/buffer_pool.h"
+#include "proxy/read_batch.h"
 #include "proxy/slab_pool.h"
 
 namespace hoplite::proxy {
@@ -27,7 +28,9 @@ struct WriteRequest;
 // Socket is still its own after it calls anything that may hand it on or dispose of it.
 class SocketHandler {
  public:
-  // New bytes were appended to socket.data(). The handler consumes what it used.
+  // New bytes were appended to socket.data(). The handler consumes what it used. Called after
+  // the loop's poll phase (ReadBatch), so it may come after the handler stopped reading: the
+  // bytes arrived before that.
   virtual void onSocketRead(Socket& socket) = 0;
   // The read buffer is full (nothing consumed for kReadBufferBytes); reading has been stopped.
   virtual void onSocketBufferFull(Socket& socket) = 0;
@@ -69,8 +72,8 @@ class Socket : public SlabAllocated<Socket> {
   static constexpr size_t kReadChunkBytes = 48 * 1024;
   static_assert(kReadChunkBytes <= kReadBufferBytes);
 
-  // `buffers` (the loop's pool) must outlive the Socket.
-  Socket(uv_loop_t* loop, BufferPool& buffers);
+  // `buffers` and `reads` (the loop's) must outlive the Socket.
+  Socket(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads);
   ~Socket();  // asserts that the close callback ran
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -110,6 +113,10 @@ class Socket : public SlabAllocated<Socket> {
   size_t buffered() const { return end_ - begin_; }
   void consume(size_t count);
 
+  // Called by the ReadBatch: hands bytes read in this poll to the handler, if any are still
+  // waiting for it.
+  void deliverQueuedRead();
+
  private:
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -126,6 +133,7 @@ class Socket : public SlabAllocated<Socket> {
   SocketHandler* handler_ = nullptr;
   SocketCloseListener* closeListener_ = nullptr;
   BufferPool& buffers_;
+  ReadBatch& reads_;
   // Taken from the pool on a read and given back whenever it is empty, so idle connections cost
   // no buffer (HAProxy h1_release_buf).
   std::unique_ptr<char[]> buffer_;
@@ -133,6 +141,7 @@ class Socket : public SlabAllocated<Socket> {
   size_t end_ = 0;
   size_t pendingWriteBytes_ = 0;
   bool reading_ = false;
+  bool readQueued_ = false;  // bytes read in this poll wait in reads_ for onSocketRead
   bool shutdownStarted_ = false;
   enum class State { Open, Closing, Closed } state_ = State::Open;
 };
