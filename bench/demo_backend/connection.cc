@@ -9,6 +9,8 @@
 #include "bench/demo_backend/request_json.h"
 #include "bench/demo_backend/server.h"
 #include "bench/demo_backend/websocket.h"
+#include "bench/websocket/frame_format.h"
+#include "bench/websocket/handshake.h"
 
 namespace hoplite::demo {
 
@@ -20,6 +22,8 @@ struct WriteRequest {
 };
 
 namespace {
+
+namespace ws = bench::websocket;
 
 // The /bytes/N pattern: byte i is i % 256. The buffer length is a multiple of 256, so any slice
 // starting at (position % 256) continues the pattern.
@@ -400,7 +404,7 @@ void Connection::switchToWebSocket(const parser::RequestHead& head) {
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ";
-  response.append(webSocketAccept(*parser::findHeader(head.headers, "Sec-WebSocket-Key")));
+  response.append(ws::secWebSocketAccept(*parser::findHeader(head.headers, "Sec-WebSocket-Key")));
   response.append("\r\n");
   // Agree to the first subprotocol offered, so a client (or a test) sees the field pass through.
   if (const std::string* protocols = parser::findHeader(head.headers, "Sec-WebSocket-Protocol")) {
@@ -422,7 +426,7 @@ bool Connection::processWebSocket() {
   if (inDataFrame_) {
     const size_t length = static_cast<size_t>(std::min<uint64_t>(data.size(), frameRemaining_));
     std::string payload(data.substr(0, length));
-    applyMask(payload.data(), payload.size(), frameMask_, frameOffset_);
+    ws::applyMask(payload.data(), payload.size(), frameMask_, frameOffset_);
     consume(length);
     frameOffset_ += length;
     frameRemaining_ -= length;
@@ -446,17 +450,17 @@ bool Connection::processWebSocket() {
     failWebSocket(1002);
     return false;
   }
-  if (isControl(header.opcode)) {
+  if (ws::isControl(header.opcode)) {
     // Control payloads are at most 125 bytes: wait until the whole frame is in the buffer.
     if (data.size() < header.headerLength + header.payloadLength) return false;
     std::string payload(data.substr(header.headerLength, header.payloadLength));
-    applyMask(payload.data(), payload.size(), header.mask, 0);
+    ws::applyMask(payload.data(), payload.size(), header.mask, 0);
     consume(header.headerLength + header.payloadLength);
     handleControlFrame(header.opcode, std::move(payload));
     return true;
   }
   // §5.4: a continuation only inside a fragmented message, a new message only outside one.
-  const bool continuation = header.opcode == static_cast<uint8_t>(Opcode::Continuation);
+  const bool continuation = header.opcode == static_cast<uint8_t>(ws::Opcode::Continuation);
   if (continuation != inFragmentedMessage_) {
     failWebSocket(1002);
     return false;
@@ -472,21 +476,21 @@ bool Connection::processWebSocket() {
 }
 
 void Connection::handleControlFrame(uint8_t opcode, std::string payload) {
-  switch (static_cast<Opcode>(opcode)) {
-    case Opcode::Ping: {
+  switch (static_cast<ws::Opcode>(opcode)) {
+    case ws::Opcode::Ping: {
       std::string pong =
-          encodeFrameHeader(true, static_cast<uint8_t>(Opcode::Pong), payload.size());
+          encodeFrameHeader(true, static_cast<uint8_t>(ws::Opcode::Pong), payload.size());
       write(std::move(pong.append(payload)));
       return;
     }
-    case Opcode::Close: {
+    case ws::Opcode::Close: {
       // §5.5.1: answer with a close frame echoing the status code, then end the connection (the
       // server closes the TCP connection first, §7.1.1).
       if (payload.size() == 1) {
         failWebSocket(1002);
         return;
       }
-      std::string close = encodeFrameHeader(true, static_cast<uint8_t>(Opcode::Close),
+      std::string close = encodeFrameHeader(true, static_cast<uint8_t>(ws::Opcode::Close),
                                             std::min<size_t>(payload.size(), 2));
       close.append(payload.substr(0, 2));
       write(std::move(close));
@@ -499,7 +503,7 @@ void Connection::handleControlFrame(uint8_t opcode, std::string payload) {
 }
 
 void Connection::failWebSocket(uint16_t code) {
-  std::string close = encodeFrameHeader(true, static_cast<uint8_t>(Opcode::Close), 2);
+  std::string close = encodeFrameHeader(true, static_cast<uint8_t>(ws::Opcode::Close), 2);
   close.push_back(static_cast<char>(code >> 8));
   close.push_back(static_cast<char>(code & 0xFF));
   write(std::move(close));

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "bench/websocket/handshake.h"
+
 namespace ws_load {
 
 namespace {
@@ -182,7 +184,7 @@ void Connection::handleHandshakeBytes(const char* data, std::size_t length) {
     return;
   }
   const std::string_view head(head_.data(), end + 4);
-  if (!validHandshakeResponse(head, expectedAccept(key_))) {
+  if (!validHandshakeResponse(head, hoplite::bench::websocket::secWebSocketAccept(key_))) {
     close(false);
     return;
   }

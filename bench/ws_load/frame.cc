@@ -1,30 +1,14 @@
 #include "frame.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <random>
 
+#include "bench/websocket/handshake.h"
+
 namespace ws_load {
 
-namespace {
-
-constexpr std::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-std::string base64(const unsigned char* data, std::size_t length) {
-  std::string out(4 * ((length + 2) / 3) + 1, '\0');
-  const int written =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(length));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
-
-bool isKnownOpcode(std::uint8_t op) {
-  return op <= 0x2 || (op >= 0x8 && op <= 0xA);
-}
-
-}  // namespace
+namespace ws = hoplite::bench::websocket;
 
 Random::Random() {
   std::random_device device;
@@ -46,81 +30,32 @@ std::string makeHandshakeKey(Random& random) {
     const std::uint64_t value = random.next();
     std::memcpy(nonce + i, &value, 8);
   }
-  return base64(nonce, sizeof nonce);
-}
-
-std::string expectedAccept(std::string_view key) {
-  std::string input(key);
-  input.append(kWebSocketGuid);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digestLength = 0;
-  EVP_Digest(input.data(), input.size(), digest, &digestLength, EVP_sha1(), nullptr);
-  return base64(digest, digestLength);
+  return ws::base64(nonce);
 }
 
 std::size_t clientFrameHeaderSize(std::uint64_t length) {
-  if (length < 126) return 2 + 4;
-  if (length <= 0xFFFF) return 4 + 4;
-  return 10 + 4;
+  return ws::frameHeaderSize(length, true);
 }
 
 void appendClientFrame(std::vector<char>& out, Opcode opcode, std::string_view payload,
                        std::uint32_t maskKey) {
-  const std::uint64_t length = payload.size();
   const std::size_t start = out.size();
-  out.resize(start + clientFrameHeaderSize(length) + payload.size());
-  auto* p = reinterpret_cast<unsigned char*>(out.data() + start);
-  *p++ = static_cast<unsigned char>(0x80 | static_cast<std::uint8_t>(opcode));  // FIN
-  if (length < 126) {
-    *p++ = static_cast<unsigned char>(0x80 | length);
-  } else if (length <= 0xFFFF) {
-    *p++ = 0x80 | 126;
-    *p++ = static_cast<unsigned char>(length >> 8);
-    *p++ = static_cast<unsigned char>(length);
-  } else {
-    *p++ = 0x80 | 127;
-    for (int shift = 56; shift >= 0; shift -= 8) *p++ = static_cast<unsigned char>(length >> shift);
-  }
-  unsigned char mask[4];
-  std::memcpy(mask, &maskKey, 4);
-  std::memcpy(p, mask, 4);
-  p += 4;
-  // Mask eight bytes at a time: the key repeats every four bytes, so a doubled key lines up.
-  std::uint64_t wide = 0;
-  std::memcpy(&wide, mask, 4);
-  std::memcpy(reinterpret_cast<unsigned char*>(&wide) + 4, mask, 4);
-  const char* src = payload.data();
-  std::size_t i = 0;
-  for (; i + 8 <= payload.size(); i += 8) {
-    std::uint64_t chunk;
-    std::memcpy(&chunk, src + i, 8);
-    chunk ^= wide;
-    std::memcpy(p + i, &chunk, 8);
-  }
-  for (; i < payload.size(); ++i) p[i] = static_cast<unsigned char>(src[i]) ^ mask[i % 4];
+  out.resize(start + clientFrameHeaderSize(payload.size()) + payload.size());
+  auto* header = reinterpret_cast<std::uint8_t*>(out.data() + start);
+  std::uint8_t mask[4];
+  std::memcpy(mask, &maskKey, sizeof mask);
+  const std::size_t headerSize =
+      ws::writeFrameHeader(header, true, static_cast<std::uint8_t>(opcode), payload.size(), mask);
+  // Masks while copying (eight bytes at a time), so the hot path reads and writes the payload once.
+  ws::copyMasked(payload.data(), out.data() + start + headerSize, payload.size(), mask, 0);
 }
 
 bool FrameReader::parseHeader() {
   // Returns true once the header is complete and sets up the payload state.
-  if (headerHave_ < 2) return false;
-  const std::uint8_t b0 = header_[0];
-  const std::uint8_t b1 = header_[1];
-  std::size_t need = 2;
-  const std::uint8_t len7 = b1 & 0x7F;
-  if (len7 == 126) need += 2;
-  if (len7 == 127) need += 8;
-  if (b1 & 0x80) need += 4;  // masked: invalid from a server, rejected in feed()
-  if (headerHave_ < need) return false;
-  std::uint64_t length = len7;
-  if (len7 == 126) {
-    length = (static_cast<std::uint64_t>(header_[2]) << 8) | header_[3];
-  } else if (len7 == 127) {
-    length = 0;
-    for (int i = 0; i < 8; ++i) length = (length << 8) | header_[2 + i];
-  }
-  fin_ = (b0 & 0x80) != 0;
-  opcode_ = static_cast<Opcode>(b0 & 0x0F);
-  payloadLeft_ = length;
+  if (headerHave_ < 2 || headerHave_ < ws::frameHeaderSizeFromSecondByte(header_[1])) return false;
+  fin_ = (header_[0] & 0x80) != 0;
+  opcode_ = static_cast<Opcode>(header_[0] & 0x0F);
+  payloadLeft_ = ws::readPayloadLength(header_);
   inPayload_ = true;
   control_.clear();
   return true;
@@ -136,10 +71,9 @@ bool FrameReader::feed(const char* data, std::size_t length, FrameSink& sink) {
       --length;
       if (!parseHeader()) continue;
       const std::uint8_t op = static_cast<std::uint8_t>(opcode_);
-      if ((header_[1] & 0x80) != 0 || !isKnownOpcode(op)) return false;
-      if (op >= 0x8 && (payloadLeft_ > 125 || !fin_)) return false;
+      if ((header_[1] & 0x80) != 0 || !ws::isAllowedFrame(op, fin_, payloadLeft_)) return false;
     }
-    const bool control = static_cast<std::uint8_t>(opcode_) >= 0x8;
+    const bool control = ws::isControl(static_cast<std::uint8_t>(opcode_));
     const std::size_t take =
         static_cast<std::size_t>(std::min<std::uint64_t>(payloadLeft_, length));
     if (control) {

@@ -1,6 +1,7 @@
-// RFC 6455 pieces a WebSocket *client* needs: the opening handshake's key and accept value, masked
-// client frames, and a streaming reader for the (unmasked) frames a server sends. Pure code, no
-// I/O, so the load tool's hot path is plain byte shuffling.
+// RFC 6455 pieces only a WebSocket *client* needs: the opening handshake's key, masked client
+// frames, and a streaming reader for the (unmasked) frames a server sends. What both ends share
+// (accept value, opcodes, length encoding, masking) is in bench/websocket. Pure code, no I/O, so
+// the load tool's hot path is plain byte shuffling.
 #pragma once
 
 #include <cstddef>
@@ -9,17 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/websocket/frame_format.h"
+
 namespace ws_load {
 
-// Opcodes of RFC 6455 §5.2.
-enum class Opcode : std::uint8_t {
-  Continuation = 0x0,
-  Text = 0x1,
-  Binary = 0x2,
-  Close = 0x8,
-  Ping = 0x9,
-  Pong = 0xA,
-};
+// The shared opcodes, under the short name FrameSink and the connection use.
+using Opcode = hoplite::bench::websocket::Opcode;
 
 // A small, fast generator for masking keys and handshake nonces. RFC 6455 §5.3 asks for
 // unpredictable masking keys; xorshift seeded from std::random_device is enough to keep the
@@ -36,9 +32,6 @@ class Random {
 
 // base64 of 16 random bytes (RFC 6455 §4.1, item 7).
 std::string makeHandshakeKey(Random& random);
-
-// base64(SHA-1(key + the RFC 6455 GUID)), the value a server must send back (§4.2.2).
-std::string expectedAccept(std::string_view key);
 
 // Appends one complete, masked client frame carrying `payload` to `out` (RFC 6455 §5.2, §5.3).
 void appendClientFrame(std::vector<char>& out, Opcode opcode, std::string_view payload,
@@ -63,8 +56,8 @@ class FrameSink {
 // frame header and one control payload, and counts data payload without copying it.
 class FrameReader {
  public:
-  // Feeds bytes; returns false on a protocol error (masked server frame, oversized control
-  // frame, unknown opcode), after which the reader must not be used again.
+  // Feeds bytes; returns false on a protocol error (a masked server frame, or one that
+  // bench::websocket::isAllowedFrame refuses), after which the reader must not be used again.
   bool feed(const char* data, std::size_t length, FrameSink& sink);
 
  private:
