@@ -111,14 +111,11 @@ void Socket::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/)
     // whole read: then at once, so that the handler can consume before libuv reads again and a
     // relayed write stays within kReadChunkBytes.
     if (kReadBufferBytes - self->buffered() >= kReadChunkBytes) {
+      if (!self->readQueued_) self->readQueued_ = self->reads_.add(*self);
       if (self->readQueued_) return;
-      if (self->reads_.add(*self)) {
-        self->readQueued_ = true;
-        return;
-      }
     }
-    self->readQueued_ = true;
-    self->deliverQueuedRead();
+    self->readQueued_ = false;  // handed over now; a batch entry left behind is skipped
+    self->handOverRead();
     return;
   }
   // The bytes read before an EOF or an error go to the handler first.
@@ -274,6 +271,10 @@ void Socket::onShutdown(uv_shutdown_t* req, int status) {
 void Socket::deliverQueuedRead() {
   if (!readQueued_) return;
   readQueued_ = false;
+  handOverRead();
+}
+
+void Socket::handOverRead() {
   if (state_ != State::Open || handler_ == nullptr || buffered() == 0) return;
   handler_->onSocketRead(*this);
 }

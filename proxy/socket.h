@@ -120,6 +120,8 @@ class Socket : public SlabAllocated<Socket> {
  private:
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  // Gives the unconsumed bytes to the handler, if the Socket is still open and has one.
+  void handOverRead();
   // Queues the bytes of `request` (a copy); the write callback frees it.
   int queue(std::unique_ptr<WriteRequest> request);
   // uv_try_write when nothing is queued, else UV_EAGAIN.

@@ -2,6 +2,7 @@
 // arrives once and in order.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,6 +53,18 @@ int connectBlocking(const sockaddr_in& address) {
   REQUIRE(fd >= 0);
   REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
   return fd;
+}
+
+// Waits (at most 5 s) until the kernel holds at least `bytes` unread bytes for `fd`: with the
+// low-water mark at `bytes`, poll() reports the socket readable only then.
+bool awaitReadable(int fd, size_t bytes) {
+  int lowWater = static_cast<int>(bytes);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowWater, sizeof lowWater) != 0) return false;
+  pollfd polled{fd, POLLIN, 0};
+  const bool ready = ::poll(&polled, 1, 5000) == 1;
+  lowWater = 1;  // back to the default, for the reads that follow
+  setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowWater, sizeof lowWater);
+  return ready;
 }
 
 size_t readableBytes(int fd) {
@@ -148,10 +161,7 @@ TEST_CASE("proxy: a socket reads at most kReadChunkBytes per read, every byte on
   // Wait (bounded) until the kernel holds more than one read's worth, so that only the cap can
   // keep the first read at kReadChunkBytes.
   const int fd = fileOf(*socket);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (readableBytes(fd) <= Socket::kReadChunkBytes &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(awaitReadable(fd, Socket::kReadChunkBytes + 1));
   const size_t queuedBeforeReading = readableBytes(fd);
 
   RecordingHandler handler;
@@ -199,10 +209,8 @@ TEST_CASE("proxy: the reads of one poll are handed over after all of them are do
   // Both sockets are readable before the loop polls them, so one epoll_wait returns both.
   REQUIRE(::write(clientA, "GET / HTTP/1.1\r\n\r\n", 18) == 18);
   REQUIRE(::write(clientB, "GET / HTTP/1.1\r\n\r\n", 18) == 18);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while ((readableBytes(fileOf(*a)) < 18 || readableBytes(fileOf(*b)) < 18) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(awaitReadable(fileOf(*a), 18));
+  REQUIRE(awaitReadable(fileOf(*b), 18));
 
   // The handler of a peeks at b, and the handler of b at a.
   PeekingHandler forA;
