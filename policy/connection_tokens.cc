@@ -11,9 +11,8 @@ std::vector<std::string> connectionTokens(const parser::HeaderList& headers) {
   std::vector<std::string> tokens;
   for (const parser::HeaderField& field : headers) {
     if (field.id != parser::HeaderId::Connection) continue;
-    for (std::string_view element : splitCommaList(field.value)) {
-      tokens.push_back(toLowerAscii(element));
-    }
+    forEachListElement(field.value,
+                       [&](std::string_view element) { tokens.push_back(toLowerAscii(element)); });
   }
   return tokens;
 }
@@ -22,15 +21,10 @@ std::vector<std::string> connectionTokens(const parser::HeaderList& headers) {
 bool hasConnectionToken(const parser::HeaderList& headers, std::string_view token) {
   for (const parser::HeaderField& field : headers) {
     if (field.id != parser::HeaderId::Connection) continue;
-    // Walks the list in place: no vector of elements per call.
-    std::string_view rest = field.value;
-    while (true) {
-      const size_t comma = rest.find(',');
-      const std::string_view element = trimOws(rest.substr(0, comma));
-      // RFC 9110 §5.6.1: empty elements are not tokens.
-      if (!element.empty() && parser::equalsIgnoreCase(element, token)) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
+    if (findListElement(field.value, [&](std::string_view element) {
+          return parser::equalsIgnoreCase(element, token);
+        })) {
+      return true;
     }
   }
   return false;

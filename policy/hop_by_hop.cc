@@ -45,25 +45,16 @@ bool isProtectedId(parser::HeaderId id) {
 HopByHopFilter::HopByHopFilter(const parser::HeaderList& headers) {
   for (const parser::HeaderField& field : headers) {
     if (field.id != parser::HeaderId::Connection) continue;
-    std::string_view rest = field.value;
-    while (true) {
-      const size_t comma = rest.find(',');
-      const std::string_view element = trimOws(rest.substr(0, comma));
-      // RFC 9110 §5.6.1: empty list elements are ignored.
-      if (!element.empty()) {
-        const parser::HeaderId id = parser::classifyHeaderName(element);
-        if (!isHopByHopId(id) && !isProtectedId(id)) {
-          if (count_ < kInlineTokens) {
-            tokens_[count_] = element;
-          } else {
-            overflow_.push_back(element);
-          }
-          ++count_;
-        }
+    forEachListElement(field.value, [&](std::string_view element) {
+      const parser::HeaderId id = parser::classifyHeaderName(element);
+      if (isHopByHopId(id) || isProtectedId(id)) return;
+      if (count_ < kInlineTokens) {
+        tokens_[count_] = element;
+      } else {
+        overflow_.push_back(element);
       }
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
+      ++count_;
+    });
   }
 }
 

@@ -161,10 +161,10 @@ ClientResponse buildClientResponse(const parser::ResponseHead& response,
       std::string upgrade;
       for (const parser::HeaderField& field : response.headers) {
         if (field.id != parser::HeaderId::Upgrade) continue;
-        for (std::string_view element : splitCommaList(field.value)) {
+        forEachListElement(field.value, [&](std::string_view element) {
           if (!upgrade.empty()) upgrade.append(", ");
           upgrade.append(element);
-        }
+        });
       }
       appendField(head, "Connection", "upgrade");
       if (isSafeFieldValue(upgrade)) appendField(head, "Upgrade", upgrade);

@@ -19,14 +19,7 @@ std::string_view trimOws(std::string_view text) {
 
 std::vector<std::string_view> splitCommaList(std::string_view value) {
   std::vector<std::string_view> elements;
-  while (true) {
-    const size_t comma = value.find(',');
-    std::string_view element = trimOws(value.substr(0, comma));
-    // RFC 9110 §5.6.1: a recipient accepts and ignores empty list elements ("a, , b").
-    if (!element.empty()) elements.push_back(element);
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
+  forEachListElement(value, [&](std::string_view element) { elements.push_back(element); });
   return elements;
 }
 

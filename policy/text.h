@@ -20,8 +20,32 @@ std::string toLowerAscii(std::string_view text);
 // Removes optional whitespace (SP / HTAB, RFC 9110 §5.6.3) at both ends.
 std::string_view trimOws(std::string_view text);
 
-// The elements of a comma-separated list (RFC 9110 §5.6.1), OWS trimmed, empty elements skipped,
-// case kept. The views point into `value`.
+// Calls `visit(element)` for the elements of a comma-separated list (RFC 9110 §5.6.1) in order,
+// OWS trimmed, empty elements skipped, case kept, until `visit` returns true; returns whether it
+// did. The list is walked in place: elements are views into `value` and nothing is allocated,
+// which matters on paths that run for every request or handshake.
+template <typename Visit>
+bool findListElement(std::string_view value, Visit visit) {
+  while (true) {
+    const size_t comma = value.find(',');
+    const std::string_view element = trimOws(value.substr(0, comma));
+    // RFC 9110 §5.6.1: a recipient accepts and ignores empty list elements ("a, , b").
+    if (!element.empty() && visit(element)) return true;
+    if (comma == std::string_view::npos) return false;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// Calls `visit(element)` for every element of the list, as findListElement walks it.
+template <typename Visit>
+void forEachListElement(std::string_view value, Visit visit) {
+  findListElement(value, [&](std::string_view element) {
+    visit(element);
+    return false;
+  });
+}
+
+// The elements of a comma-separated list, as findListElement walks it, collected.
 std::vector<std::string_view> splitCommaList(std::string_view value);
 
 // True when `text` ends with `suffix`, ASCII case-insensitively.

@@ -4,7 +4,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "policy/base64.h"
 #include "policy/connection_tokens.h"
@@ -25,29 +24,32 @@ const EVP_MD* sha1() {
   return md;
 }
 
-// Every element of every Upgrade field, in order (RFC 9110 §7.8: a list of protocol[/version]).
-std::vector<std::string_view> upgradeTokens(const parser::HeaderList& headers) {
-  std::vector<std::string_view> tokens;
+// Calls `visit(element)` for every element of every Upgrade field, in order (RFC 9110 §7.8: a
+// list of protocol[/version]), walking the fields in place (this runs for every handshake).
+template <typename Visit>
+void forEachUpgradeElement(const parser::HeaderList& headers, Visit visit) {
   for (const parser::HeaderField& field : headers) {
-    if (!parser::equalsIgnoreCase(field.name, "Upgrade")) continue;
-    for (std::string_view element : splitCommaList(field.value)) tokens.push_back(element);
+    if (field.id == parser::HeaderId::Upgrade) forEachListElement(field.value, visit);
   }
-  return tokens;
 }
 
-// The lower-case protocol name of an Upgrade element: the part before any "/version".
-std::string protocolName(std::string_view element) {
-  return toLowerAscii(element.substr(0, element.find('/')));
+// The protocol name of an Upgrade element, as sent: the part before any "/version".
+std::string_view protocolName(std::string_view element) {
+  return element.substr(0, element.find('/'));
 }
 
-// The values of every field named `name`.
-std::vector<std::string_view> fieldValues(const parser::HeaderList& headers,
-                                          std::string_view name) {
-  std::vector<std::string_view> values;
+// How many fields have the id `id`, and the value of the first of them.
+struct FieldCount {
+  size_t count = 0;
+  std::string_view first;
+};
+FieldCount countFields(const parser::HeaderList& headers, parser::HeaderId id) {
+  FieldCount result;
   for (const parser::HeaderField& field : headers) {
-    if (parser::equalsIgnoreCase(field.name, name)) values.push_back(field.value);
+    if (field.id != id) continue;
+    if (result.count++ == 0) result.first = field.value;
   }
-  return values;
+  return result;
 }
 
 UpgradeRequest invalid(std::string reason) {
@@ -66,17 +68,16 @@ std::string checkWebSocketHandshake(const parser::RequestHead& request) {
         (request.framing == parser::Framing::Length && request.contentLength == 0))) {
     return "a WebSocket handshake must not carry a body";
   }
-  const std::vector<std::string_view> keys = fieldValues(request.headers, "Sec-WebSocket-Key");
-  if (keys.size() != 1) return "a WebSocket handshake needs exactly one Sec-WebSocket-Key";
-  const std::optional<std::string> nonce = base64Decode(trimOws(keys.front()));
+  const FieldCount keys = countFields(request.headers, parser::HeaderId::SecWebSocketKey);
+  if (keys.count != 1) return "a WebSocket handshake needs exactly one Sec-WebSocket-Key";
+  const std::optional<std::string> nonce = base64Decode(trimOws(keys.first));
   if (!nonce || nonce->size() != 16) {
     return "Sec-WebSocket-Key must be the base64 encoding of 16 bytes";
   }
   // TODO(policy): RFC 6455 §4.2.2 wants 426 Upgrade Required with "Sec-WebSocket-Version: 13"
   // for a version the server does not speak; the engine only knows a status today, so 400.
-  const std::vector<std::string_view> versions =
-      fieldValues(request.headers, "Sec-WebSocket-Version");
-  if (versions.size() != 1 || trimOws(versions.front()) != "13") {
+  const FieldCount versions = countFields(request.headers, parser::HeaderId::SecWebSocketVersion);
+  if (versions.count != 1 || trimOws(versions.first) != "13") {
     return "Sec-WebSocket-Version must be 13";
   }
   return {};
@@ -90,8 +91,9 @@ std::string checkWebSocketHandshake(const parser::RequestHead& request) {
 UpgradeRequest classifyUpgradeRequest(const parser::RequestHead& request,
                                       const conf::UpgradeSettings& settings) {
   UpgradeRequest result;
-  const std::vector<std::string_view> offered = upgradeTokens(request.headers);
-  if (offered.empty()) return result;  // no Upgrade field, or only empty elements
+  bool anyOffered = false;
+  forEachUpgradeElement(request.headers, [&](std::string_view) { anyOffered = true; });
+  if (!anyOffered) return result;  // no Upgrade field, or only empty elements
   if (!request.isHttp11OrLater()) {
     // RFC 9110 §7.8: a server MUST ignore Upgrade received in an HTTP/1.0 request (the field may
     // have been forwarded blindly by a 1.0 proxy that did not understand Connection).
@@ -106,25 +108,29 @@ UpgradeRequest classifyUpgradeRequest(const parser::RequestHead& request,
   }
 
   std::string granted;
-  std::string firstProtocol;
+  std::string_view firstProtocol;
   bool webSocket = false;
-  for (std::string_view element : offered) {
-    const std::string name = protocolName(element);
-    if (std::find(settings.allow.begin(), settings.allow.end(), name) == settings.allow.end()) {
-      continue;
-    }
+  forEachUpgradeElement(request.headers, [&](std::string_view element) {
+    const std::string_view name = protocolName(element);
+    // Protocol names compare case-insensitively (RFC 9110 §7.8); upgrade.allow is lower-case.
+    const bool allowed = std::any_of(
+        settings.allow.begin(), settings.allow.end(),
+        [&](const std::string& allow) { return parser::equalsIgnoreCase(name, allow); });
+    if (!allowed) return;
     if (!granted.empty()) granted.append(", ");
     granted.append(element);
     if (firstProtocol.empty()) firstProtocol = name;
-    if (name == "websocket") webSocket = true;
-  }
+    if (parser::equalsIgnoreCase(name, "websocket")) webSocket = true;
+  });
   if (granted.empty()) {
     result.kind = UpgradeRequest::Kind::Refused;
     result.reason = "upgrade to ";
-    for (size_t i = 0; i < offered.size(); ++i) {
-      if (i > 0) result.reason.append(", ");
-      result.reason.append(offered[i]);
-    }
+    bool first = true;
+    forEachUpgradeElement(request.headers, [&](std::string_view element) {
+      if (!first) result.reason.append(", ");
+      result.reason.append(element);
+      first = false;
+    });
     result.reason.append(" is not allowed");
     return result;
   }
@@ -143,7 +149,7 @@ UpgradeRequest classifyUpgradeRequest(const parser::RequestHead& request,
   }
   result.kind = UpgradeRequest::Kind::Granted;
   result.upgradeValue = std::move(granted);
-  result.protocol = std::move(firstProtocol);
+  result.protocol = toLowerAscii(firstProtocol);
   return result;
 }
 
@@ -157,24 +163,23 @@ UpgradeResponse classifyUpgradeResponse(const UpgradeRequest& request,
   if (!(response.versionMajor == 1 && response.versionMinor == 1)) return UpgradeResponse::Invalid;
   if (!hasConnectionToken(response.headers, "upgrade")) return UpgradeResponse::Invalid;
 
-  const std::vector<std::string_view> chosen = upgradeTokens(response.headers);
-  if (chosen.empty()) return UpgradeResponse::Invalid;
-  const std::vector<std::string_view> offered = splitCommaList(request.upgradeValue);
+  bool anyChosen = false;
+  bool allOffered = true;
   bool webSocket = false;
-  for (std::string_view element : chosen) {
-    const bool wasOffered = std::any_of(offered.begin(), offered.end(), [&](std::string_view o) {
-      return parser::equalsIgnoreCase(o, element);
-    });
-    if (!wasOffered) return UpgradeResponse::Invalid;
-    if (protocolName(element) == "websocket") webSocket = true;
-  }
+  forEachUpgradeElement(response.headers, [&](std::string_view element) {
+    anyChosen = true;
+    allOffered = allOffered && findListElement(request.upgradeValue, [&](std::string_view offered) {
+                   return parser::equalsIgnoreCase(offered, element);
+                 });
+    if (parser::equalsIgnoreCase(protocolName(element), "websocket")) webSocket = true;
+  });
+  if (!anyChosen || !allOffered) return UpgradeResponse::Invalid;
   if (webSocket) {
     // RFC 6455 §4.1 (client side, item 4 of the response checks): the accept value proves the
     // server read this very handshake, so a cached or smuggled 101 cannot open a tunnel.
-    const std::vector<std::string_view> accepts =
-        fieldValues(response.headers, "Sec-WebSocket-Accept");
-    if (accepts.size() != 1 || request.webSocketKey.empty() ||
-        trimOws(accepts.front()) != webSocketAccept(request.webSocketKey)) {
+    const FieldCount accepts = countFields(response.headers, parser::HeaderId::SecWebSocketAccept);
+    if (accepts.count != 1 || request.webSocketKey.empty() ||
+        trimOws(accepts.first) != webSocketAccept(request.webSocketKey)) {
       return UpgradeResponse::Invalid;
     }
   }

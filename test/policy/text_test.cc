@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace hoplite::policy {
 namespace {
@@ -39,6 +41,53 @@ TEST_CASE("policy: appendField writes one CRLF-terminated field line", "[policy]
   appendField(out, "Name", "value");
   appendField(out, "Empty", "");
   CHECK(out == "XName: value\r\nEmpty: \r\n");
+}
+
+// RFC 9110 §5.6.1: elements are trimmed of OWS, empty ones are skipped, case and inner spaces
+// are kept. "|" separates the expected elements.
+TEST_CASE("policy: comma lists are walked element by element", "[policy][text]") {
+  auto [value, expected] = GENERATE(table<std::string, std::string>({
+      {"", ""},
+      {"a", "a"},
+      {"a,b", "a|b"},
+      {" a , b ", "a|b"},
+      {"a, , b", "a|b"},
+      {",,a,,", "a"},
+      {"\tUpgrade,\tKeep-Alive", "Upgrade|Keep-Alive"},
+      {"websocket/13, h2c", "websocket/13|h2c"},
+      {"a b, c", "a b|c"},
+      {" , ,", ""},
+  }));
+  CAPTURE(value);
+  std::string walked;
+  forEachListElement(value, [&](std::string_view element) {
+    if (!walked.empty()) walked.append("|");
+    walked.append(element);
+  });
+  CHECK(walked == expected);
+  std::string split;
+  for (std::string_view element : splitCommaList(value)) {
+    if (!split.empty()) split.append("|");
+    split.append(element);
+  }
+  CHECK(split == expected);
+}
+
+TEST_CASE("policy: findListElement stops at the first element it is looking for",
+          "[policy][text]") {
+  std::vector<std::string_view> seen;
+  const bool found = findListElement("a, upgrade, b", [&](std::string_view element) {
+    seen.push_back(element);
+    return element == "upgrade";
+  });
+  CHECK(found);
+  CHECK(seen == std::vector<std::string_view>{"a", "upgrade"});
+  seen.clear();
+  CHECK_FALSE(findListElement("a, , b", [&](std::string_view element) {
+    seen.push_back(element);
+    return false;
+  }));
+  CHECK(seen == std::vector<std::string_view>{"a", "b"});
 }
 
 }  // namespace
