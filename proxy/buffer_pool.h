@@ -27,6 +27,11 @@ class BufferPool {
   // A buffer of kBufferBytes with indeterminate contents.
   std::unique_ptr<char[]> take();
   void give(std::unique_ptr<char[]> buffer);
+  // Frees every cached buffer. Called once the loop has been quiet (HeapTrimmer): a burst of
+  // handshakes whose reads are batched holds many buffers at once and leaves kMaxFree of them
+  // cached, each with the pages its reads touched still resident.
+  void releaseCached() { free_.clear(); }
+  size_t cached() const { return free_.size(); }
 
  private:
   std::vector<std::unique_ptr<char[]>> free_;

@@ -7,10 +7,12 @@
 
 namespace hoplite::proxy {
 
-HeapTrimmer::HeapTrimmer(uv_loop_t* loop, bool debugLog, std::function<void()> onClosed)
+HeapTrimmer::HeapTrimmer(uv_loop_t* loop, bool debugLog, BufferPool& buffers,
+                         std::function<void()> onClosed)
     : timer_(
           loop, [this] { trim(); }, std::move(onClosed)),
-      debugLog_(debugLog) {}
+      debugLog_(debugLog),
+      buffers_(buffers) {}
 
 void HeapTrimmer::connectionFreed() {
   // Pushing the deadline back costs no timer-heap update (Timer re-arms lazily), so this is
@@ -19,6 +21,7 @@ void HeapTrimmer::connectionFreed() {
 }
 
 void HeapTrimmer::trim() {
+  buffers_.releaseCached();
 #if defined(__GLIBC__)
   const int released = malloc_trim(0);
   if (debugLog_) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "proxy/buffer_pool.h"
 #include "proxy/timer.h"
 
 namespace hoplite::proxy {
@@ -17,13 +18,15 @@ namespace hoplite::proxy {
 // malloc_trim() releases the free pages wherever they are. It walks the whole heap, so it runs
 // only once the loop has been quiet for kQuietPeriod: no connection ended in that time. Under a
 // steady load it never runs (the freed memory is about to be used again anyway); after a burst
-// it runs once. A no-op where the C library has no malloc_trim.
+// it runs once, after the loop's BufferPool has freed its cached read buffers. Without
+// malloc_trim (a C library other than glibc) only the buffers are freed.
 class HeapTrimmer {
  public:
   static constexpr std::chrono::milliseconds kQuietPeriod{1000};
 
-  // `onClosed` runs once the timer handle is closed (see Timer).
-  HeapTrimmer(uv_loop_t* loop, bool debugLog, std::function<void()> onClosed);
+  // `buffers` (the loop's pool) must outlive the trimmer. `onClosed` runs once the timer handle
+  // is closed (see Timer).
+  HeapTrimmer(uv_loop_t* loop, bool debugLog, BufferPool& buffers, std::function<void()> onClosed);
 
   // A connection ended and its memory went back to the heap.
   void connectionFreed();
@@ -35,6 +38,7 @@ class HeapTrimmer {
 
   Timer timer_;
   bool debugLog_;
+  BufferPool& buffers_;
 };
 
 }  // namespace hoplite::proxy

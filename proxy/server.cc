@@ -107,7 +107,7 @@ Server::Server(uv_loop_t* loop, const conf::Config& config)
       config_(config),
       debugLog_(debugLogWanted()),
       idleSweeper_(loop, [] {}),
-      heapTrimmer_(loop, debugLog_, [] {}) {
+      heapTrimmer_(loop, debugLog_, buffers_, [] {}) {
   for (const auto& [name, upstream] : config_.upstreams) {
     conf::Upstream named = upstream;
     named.name = name;
