@@ -3,7 +3,6 @@ client kept readable while hoplite connects upstream, and the upstream read from
 connect is issued (a refused or silent server must still count as a connect failure).
 """
 
-import re
 import unittest
 
 import harness
@@ -65,26 +64,25 @@ class PeerAddress(harness.E2ETestCase):
         config["listen"] = ["127.0.0.1:0", "[::]:0"]
         proxy = harness.Hoplite(config, self.tmp)
         self.addCleanup(self._ensure_stopped, proxy)
-        match = None
-        for _ in harness.deadline_loop(harness.STARTUP_TIMEOUT, "the [::] listener line"):
-            match = re.search(r"listening on \[::\]:(\d+)", proxy.stderr.text())
-            if match:
-                break
-            harness.time.sleep(0.01)
-        port = int(match.group(1))
+        port = int(proxy.wait_for_line(r"listening on \[::\]:(\d+)").group(1))
         # A dual-stack socket reports this peer as ::ffff:127.0.0.7.
         self.assertEqual(forwarded_for(self.get_from(port, "127.0.0.7")), ["127.0.0.7"])
         self.assertEqual(forwarded_for(self.get_from(port, "::1", "::1")), ["::1"])
 
 
 class ClientDuringConnect(harness.E2ETestCase):
-    def test_pipelined_requests_and_eof_sent_while_connecting_are_all_answered(self):
+    def connecting_to_a_silent_server_first(self):
+        """hoplite in front of a server that never answers a connect (300 ms timeout), then the
+        demo backend; and a client connected to it."""
         silent, sockets = harness.blackhole()
         self.keep(sockets)
         backend = self.demo_backend()
         proxy = self.hoplite([silent, backend], keepalive=0,
                              timeouts={"upstream_connect": "300ms"})
-        client = self.connect(proxy.port)
+        return proxy, self.connect(proxy.port)
+
+    def test_pipelined_requests_and_eof_sent_while_connecting_are_all_answered(self):
+        proxy, client = self.connecting_to_a_silent_server_first()
         client.send(build_request("GET", "/first", [("Host", "app.test")]))
         # While hoplite waits for the silent server, the next request and the FIN arrive.
         client.send(build_request("GET", "/second", [("Host", "app.test")]))
@@ -98,12 +96,7 @@ class ClientDuringConnect(harness.E2ETestCase):
         self.assertCounters(counters, requests=2, timeout_upstream_connect=1, errors_5xx=0)
 
     def test_a_body_cut_by_eof_while_connecting_is_not_forwarded_as_a_whole_request(self):
-        silent, sockets = harness.blackhole()
-        self.keep(sockets)
-        backend = self.demo_backend()
-        proxy = self.hoplite([silent, backend], keepalive=0,
-                             timeouts={"upstream_connect": "300ms"})
-        client = self.connect(proxy.port)
+        proxy, client = self.connecting_to_a_silent_server_first()
         client.send(build_request("POST", "/upload", [("Host", "app.test"),
                                                       ("Content-Length", "10")]) + b"abc")
         client.shutdown_write()
@@ -112,12 +105,7 @@ class ClientDuringConnect(harness.E2ETestCase):
         self.assertCounters(counters, requests=1, errors_5xx=0)
 
     def test_bytes_behind_a_handshake_sent_while_connecting_reach_the_tunnel(self):
-        silent, sockets = harness.blackhole()
-        self.keep(sockets)
-        backend = self.demo_backend()
-        proxy = self.hoplite([silent, backend], keepalive=0,
-                             timeouts={"upstream_connect": "300ms"})
-        client = self.connect(proxy.port)
+        proxy, client = self.connecting_to_a_silent_server_first()
         key = ws_key()
         client.send(handshake(key))
         # A masked text frame "hi", sent before the 101: held, then the tunnel's first bytes.
