@@ -223,7 +223,8 @@ ClientResponse buildClientResponse(const parser::ResponseHead& response,
 
 // Contract: see response_rewrite.h. `detail` goes into the body with control characters replaced
 // by spaces, so a reason copied from a peer cannot break the message.
-std::string buildErrorResponse(uint16_t status, std::string_view detail) {
+std::string buildErrorResponse(uint16_t status, std::string_view detail,
+                               std::span<const ExtraField> extra) {
   std::string body = std::to_string(status);
   body.push_back(' ');
   body.append(reasonPhrase(status));
@@ -242,7 +243,12 @@ std::string buildErrorResponse(uint16_t status, std::string_view detail) {
   appendStatusLine(out, status, {});
   appendField(out, "Content-Type", "text/plain");
   appendField(out, "Content-Length", std::to_string(body.size()));
-  appendField(out, "Connection", "close");
+  bool upgrade = false;
+  for (const ExtraField& field : extra) {
+    appendField(out, field.name, field.value);
+    upgrade = upgrade || parser::equalsIgnoreCase(field.name, "Upgrade");
+  }
+  appendField(out, "Connection", upgrade ? "upgrade, close" : "close");
   out.append("\r\n");
   out.append(body);
   return out;

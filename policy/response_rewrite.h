@@ -2,6 +2,7 @@
 // and the framing and keep-alive decisions that go with it.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -47,10 +48,18 @@ struct ClientResponse {
 ClientResponse buildClientResponse(const parser::ResponseHead& response,
                                    const ResponseContext& context);
 
+// A field that a response hoplite generates must carry besides its standard ones.
+struct ExtraField {
+  std::string_view name;
+  std::string_view value;
+};
+
 // A complete response that hoplite itself generates: "HTTP/1.1 <status> <phrase>",
-// Content-Type: text/plain, Content-Length, Connection: close, and a one-line body naming the
-// status and `detail`.
-std::string buildErrorResponse(uint16_t status, std::string_view detail);
+// Content-Type: text/plain, Content-Length, the `extra` fields in order, Connection: close, and a
+// one-line body naming the status and `detail`. When `extra` has an Upgrade field, Connection is
+// "upgrade, close": a sender of Upgrade must list it (RFC 9110 §7.8).
+std::string buildErrorResponse(uint16_t status, std::string_view detail,
+                               std::span<const ExtraField> extra = {});
 
 // The standard reason phrase for a status code ("Bad Gateway"), or "Unknown".
 std::string_view reasonPhrase(uint16_t status);

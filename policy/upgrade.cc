@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "policy/base64.h"
 #include "policy/connection_tokens.h"
@@ -52,35 +53,47 @@ FieldCount countFields(const parser::HeaderList& headers, parser::HeaderId id) {
   return result;
 }
 
-UpgradeRequest invalid(std::string reason) {
+UpgradeRequest invalid(uint16_t status, std::string reason) {
   UpgradeRequest result;
   result.kind = UpgradeRequest::Kind::Invalid;
-  result.status = 400;
+  result.status = status;
   result.reason = std::move(reason);
   return result;
 }
 
+// What a 426 for a WebSocket version other than 13 tells the client to use instead.
+constexpr ExtraField kWebSocketVersionRequired[] = {
+    {"Upgrade", "websocket"},
+    {"Sec-WebSocket-Version", "13"},
+};
+
 // RFC 6455 §4.1 items 1, 7, 9 and §4.2.1: the parts of the opening handshake a proxy can check.
-// Returns an empty string when the handshake is well formed, else why not.
-std::string checkWebSocketHandshake(const parser::RequestHead& request) {
-  if (request.method != "GET") return "a WebSocket handshake must use GET";
+// Returns the Invalid answer when the handshake is not well formed, else nothing.
+std::optional<UpgradeRequest> checkWebSocketHandshake(const parser::RequestHead& request) {
+  if (request.method != "GET") return invalid(400, "a WebSocket handshake must use GET");
   if (!(request.framing == parser::Framing::None ||
         (request.framing == parser::Framing::Length && request.contentLength == 0))) {
-    return "a WebSocket handshake must not carry a body";
+    return invalid(400, "a WebSocket handshake must not carry a body");
   }
   const FieldCount keys = countFields(request.headers, parser::HeaderId::SecWebSocketKey);
-  if (keys.count != 1) return "a WebSocket handshake needs exactly one Sec-WebSocket-Key";
+  if (keys.count != 1) {
+    return invalid(400, "a WebSocket handshake needs exactly one Sec-WebSocket-Key");
+  }
   const std::optional<std::string> nonce = base64Decode(trimOws(keys.first));
   if (!nonce || nonce->size() != 16) {
-    return "Sec-WebSocket-Key must be the base64 encoding of 16 bytes";
+    return invalid(400, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes");
   }
-  // TODO(policy): RFC 6455 §4.2.2 wants 426 Upgrade Required with "Sec-WebSocket-Version: 13"
-  // for a version the server does not speak; the engine only knows a status today, so 400.
   const FieldCount versions = countFields(request.headers, parser::HeaderId::SecWebSocketVersion);
-  if (versions.count != 1 || trimOws(versions.first) != "13") {
-    return "Sec-WebSocket-Version must be 13";
+  if (versions.count != 1) {
+    return invalid(400, "a WebSocket handshake needs exactly one Sec-WebSocket-Version");
   }
-  return {};
+  if (trimOws(versions.first) != "13") {
+    // RFC 6455 §4.2.2: a version the server does not speak is answered with the ones it does.
+    UpgradeRequest result = invalid(426, "only WebSocket version 13 is supported");
+    result.responseFields = kWebSocketVersionRequired;
+    return result;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -135,8 +148,7 @@ UpgradeRequest classifyUpgradeRequest(const parser::RequestHead& request,
     return result;
   }
   if (webSocket) {
-    std::string problem = checkWebSocketHandshake(request);
-    if (!problem.empty()) return invalid(std::move(problem));
+    if (std::optional<UpgradeRequest> problem = checkWebSocketHandshake(request)) return *problem;
     result.webSocketKey =
         std::string(trimOws(*parser::findHeader(request.headers, "Sec-WebSocket-Key")));
   } else if (request.framing != parser::Framing::None &&

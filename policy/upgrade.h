@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "conf/config.h"
 #include "parser/http_message.h"
+#include "policy/response_rewrite.h"
 
 namespace hoplite::policy {
 
@@ -22,15 +24,19 @@ struct UpgradeRequest {
   std::string upgradeValue;  // Granted: the Upgrade field value to forward (allowed tokens only)
   std::string protocol;      // Granted: lower-case protocol name of the first allowed token
   std::string webSocketKey;  // Granted websocket: the client's Sec-WebSocket-Key
-  uint16_t status = 0;       // Invalid: 400
+  uint16_t status = 0;       // Invalid: 400, or 426 for a WebSocket version other than 13
   std::string reason;        // Invalid / Refused: why
+  // Invalid: fields the error response must carry (426: Upgrade and Sec-WebSocket-Version).
+  std::span<const ExtraField> responseFields;
 };
 
 // An upgrade request is HTTP/1.1 with an Upgrade field and "upgrade" among the Connection tokens.
 // Only protocols in `settings.allow` are granted. A websocket upgrade must be GET, without a body
 // (framing None, or Length 0), with exactly one Sec-WebSocket-Key that base64-decodes to 16 bytes
-// and exactly one Sec-WebSocket-Version of 13; otherwise Invalid with status 400 (RFC 6455 §4.2.2
-// would answer a bad version with 426 + "Sec-WebSocket-Version: 13"; 400 is the simple choice).
+// and exactly one Sec-WebSocket-Version field; otherwise Invalid with status 400. A version other
+// than 13 is Invalid with 426 Upgrade Required, and the response names the version hoplite speaks
+// ("Sec-WebSocket-Version: 13", RFC 6455 §4.2.2) and the protocol ("Upgrade: websocket", which
+// RFC 9110 §15.5.22 requires of a 426), so that a client can retry with it.
 // Other allowed protocols are granted only without a body (else Refused), since the tunnel must
 // start right after the head. Offering "websocket, foo/1" with only websocket allowed grants
 // "websocket". `reason` also says why a None came back for an Upgrade field that was ignored.

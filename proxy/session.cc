@@ -368,7 +368,7 @@ void Session::onRequestHead() {
   exchange_.upgrade = policy::classifyUpgradeRequest(request, upgradeSettings);
   if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Invalid) {
     respondError(exchange_.upgrade.status != 0 ? exchange_.upgrade.status : 400,
-                 exchange_.upgrade.reason);
+                 exchange_.upgrade.reason, exchange_.upgrade.responseFields);
     return;
   }
   if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted) {
@@ -783,7 +783,8 @@ void Session::onUpstreamFailure(const char* what, int status) {
   close("upstream failed after the response head");
 }
 
-void Session::respondError(uint16_t status, const std::string& detail) {
+void Session::respondError(uint16_t status, const std::string& detail,
+                           std::span<const policy::ExtraField> extraFields) {
   if (phase_ == Phase::Closing) return;
   dropUpstream();
   if (exchange_.responseHeadSent || phase_ == Phase::FlushingBeforeClose ||
@@ -797,7 +798,7 @@ void Session::respondError(uint16_t status, const std::string& detail) {
     ++server_.counters().rejected4xx;
   }
   exchange_.responseHeadSent = true;
-  if (!writeClient(policy::buildErrorResponse(status, detail))) return;
+  if (!writeClient(policy::buildErrorResponse(status, detail, extraFields))) return;
   finishAndClose();
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -135,9 +136,11 @@ class Session final : public ClientConnection, private SocketHandler {
   bool canRetry() const;
   void retryOnFreshConnection();
   void onUpstreamFailure(const char* what, int status);
-  // Answers with a generated response (status + Connection: close) if no response head was sent
-  // yet, then closes gracefully; after a head was sent, just closes.
-  void respondError(uint16_t status, const std::string& detail);
+  // Answers with a generated response (status, `extraFields` such as a 426's Upgrade, and
+  // Connection: close) if no response head was sent yet, then closes gracefully; after a head was
+  // sent, just closes.
+  void respondError(uint16_t status, const std::string& detail,
+                    std::span<const policy::ExtraField> extraFields = {});
   // Flushes what was written, sends FIN, and discards client input until EOF or a short linger
   // timeout, so that the client reads our last response instead of a reset (a close with unread
   // input sends RST, which can destroy the response in the client's receive buffer).

@@ -58,6 +58,9 @@ CASES = [
     ("WebSocket without a version",
      b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
      b"Sec-WebSocket-Key: " + KEY.encode() + b"\r\n\r\n", 400),
+    ("WebSocket version 8",
+     b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     b"Sec-WebSocket-Key: " + KEY.encode() + b"\r\nSec-WebSocket-Version: 8\r\n\r\n", 426),
     ("WebSocket upgrade on POST",
      b"POST /chat HTTP/1.1\r\nHost: a\r\n" + WS + b"Sec-WebSocket-Key: " + KEY.encode()
      + b"\r\nContent-Length: 0\r\n\r\n", 400),
@@ -92,6 +95,25 @@ class ParserRejections(harness.E2ETestCase):
         expected_4xx = sum(1 for _, _, status in CASES if status < 500)
         self.assertCounters(counters, upstream_connects=0, rejected_4xx=expected_4xx,
                             errors_5xx=len(CASES) - expected_4xx, accepted=len(CASES))
+
+    def test_unsupported_websocket_version_is_told_version_13(self):
+        # RFC 6455 §4.2.2: the answer names the version hoplite speaks, so a client can retry;
+        # RFC 9110 §15.5.22: a 426 names the protocol in Upgrade, listed in Connection.
+        backend = self.fake_backend(backend_script)
+        proxy = self.hoplite([backend])
+        client = self.connect(proxy.port)
+        client.send(b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+                    b"Connection: Upgrade\r\nSec-WebSocket-Key: " + KEY.encode() +
+                    b"\r\nSec-WebSocket-Version: 7\r\n\r\n")
+        response = client.read_response()
+        self.assertEqual(response.status, 426, response.body)
+        self.assertEqual(response.header("Sec-WebSocket-Version"), "13")
+        self.assertEqual(response.header("Upgrade"), "websocket")
+        self.assertEqual(tokens(response.header("Connection")), ["upgrade", "close"])
+        self.assertEqual(client.closed_by_peer(), b"")
+        self.assertEqual(backend.accepted, 0)
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, upstream_connects=0, rejected_4xx=1)
 
     def test_rejection_after_a_good_request_on_the_same_connection(self):
         def script(peer, index):

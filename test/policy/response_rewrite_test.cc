@@ -239,6 +239,25 @@ TEST_CASE("policy: hoplite's own error responses are complete and close",
         test::crlf(expected.substr(0, split)) + expected.substr(split));
 }
 
+TEST_CASE("policy: extra fields go before Connection, and an Upgrade adds the upgrade option",
+          "[policy][response_rewrite]") {
+  const std::string body = "426 Upgrade Required: version 8\n";
+  const std::string head =
+      "HTTP/1.1 426 Upgrade Required\nContent-Type: text/plain\nContent-Length: 32\n";
+  SECTION("Upgrade and Sec-WebSocket-Version: Connection lists upgrade, then close") {
+    const ExtraField fields[] = {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"}};
+    CHECK(buildErrorResponse(426, "version 8", fields) ==
+          test::crlf(head + "Upgrade: websocket\nSec-WebSocket-Version: 13\n"
+                            "Connection: upgrade, close\n\n") +
+              body);
+  }
+  SECTION("a field that is not Upgrade leaves Connection at close") {
+    const ExtraField fields[] = {{"Retry-After", "5"}};
+    CHECK(buildErrorResponse(426, "version 8", fields) ==
+          test::crlf(head + "Retry-After: 5\nConnection: close\n\n") + body);
+  }
+}
+
 TEST_CASE("policy: reason phrases are the standard ones", "[policy][response_rewrite]") {
   auto [status, phrase] = GENERATE(table<int, std::string>({
       {100, "Continue"},

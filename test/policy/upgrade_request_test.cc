@@ -157,7 +157,7 @@ TEST_CASE("policy: a websocket handshake must be a GET without a body, else 400"
 }
 
 TEST_CASE(
-    "policy: a websocket handshake needs one 16-byte Sec-WebSocket-Key and version 13, else 400",
+    "policy: a websocket handshake needs one 16-byte Sec-WebSocket-Key and one version, else 400",
     "[policy][upgrade]") {
   const Row row = GENERATE_REF(table<std::string, std::string, std::string, std::string,
                                      std::string, std::string, std::string>({
@@ -178,16 +178,44 @@ TEST_CASE(
        "websocket", "Invalid", ""},
       {"1.1", "GET", "none",
        kWebSocket + "\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==", "websocket", "Invalid", ""},
-      // ...and Sec-WebSocket-Version 13.
-      {"1.1", "GET", "none",
-       "Connection: upgrade\nUpgrade: websocket\nSec-WebSocket-Key: " + std::string(kSampleKey) +
-           "\nSec-WebSocket-Version: 8",
-       "websocket", "Invalid", ""},
+      // ...and exactly one Sec-WebSocket-Version field.
       {"1.1", "GET", "none",
        "Connection: upgrade\nUpgrade: websocket\nSec-WebSocket-Key: " + std::string(kSampleKey),
        "websocket", "Invalid", ""},
+      {"1.1", "GET", "none", kWebSocket + "\nSec-WebSocket-Version: 13", "websocket", "Invalid",
+       ""},
   }));
   checkUpgradeRequest(row);
+}
+
+TEST_CASE("policy: a WebSocket version other than 13 gets 426 naming version 13",
+          "[policy][upgrade]") {
+  // RFC 6455 §4.2.2: the server answers a version it does not speak with the ones it does, and
+  // RFC 9110 §15.5.22: a 426 names the protocol in Upgrade.
+  const std::string version = GENERATE(as<std::string>{}, "8", "12", "14", "13, 8", "");
+  CAPTURE(version);
+  const UpgradeRequest result = classifyUpgradeRequest(
+      test::requestHead("1.1", "GET", "none",
+                        "Connection: upgrade\nUpgrade: websocket\nSec-WebSocket-Key: " +
+                            std::string(kSampleKey) + "\nSec-WebSocket-Version: " + version),
+      test::allowing("websocket"));
+  CHECK(result.kind == Kind::Invalid);
+  CHECK(result.status == 426);
+  CHECK(!result.reason.empty());
+  REQUIRE(result.responseFields.size() == 2);
+  CHECK(result.responseFields[0].name == "Upgrade");
+  CHECK(result.responseFields[0].value == "websocket");
+  CHECK(result.responseFields[1].name == "Sec-WebSocket-Version");
+  CHECK(result.responseFields[1].value == "13");
+}
+
+TEST_CASE("policy: a malformed handshake's 400 carries no extra fields", "[policy][upgrade]") {
+  const UpgradeRequest result = classifyUpgradeRequest(
+      test::requestHead("1.1", "GET", "none", "Connection: upgrade\nUpgrade: websocket"),
+      test::allowing("websocket"));
+  CHECK(result.kind == Kind::Invalid);
+  CHECK(result.status == 400);
+  CHECK(result.responseFields.empty());
 }
 
 }  // namespace
