@@ -317,6 +317,13 @@ class UpstreamFailures(harness.E2ETestCase):
             "/obs-fold": b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
             "/not-http": b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
             "/bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+            "/nul-in-value": b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n",
+            # Upstream heads have the same limits as client heads (16 KiB, 100 fields by default).
+            "/head-over-max-bytes": b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * 20000
+                                    + b"\r\nContent-Length: 0\r\n\r\n",
+            "/more-fields-than-max-count": b"HTTP/1.1 200 OK\r\n"
+                                           + b"".join(b"X-%d: v\r\n" % i for i in range(150))
+                                           + b"Content-Length: 0\r\n\r\n",
         }
 
         def script(peer, index):
