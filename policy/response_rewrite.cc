@@ -1,5 +1,6 @@
 #include "policy/response_rewrite.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -119,6 +120,25 @@ std::optional<uint64_t> declaredLength(const parser::HeaderList& headers) {
   return length;
 }
 
+// The elements of the upstream's Upgrade fields whose protocol (the name before any "/version")
+// is in `allow`, compared case-insensitively (RFC 9110 §7.8), as one list value.
+std::string allowedUpgrades(const parser::HeaderList& headers, std::span<const std::string> allow) {
+  std::string upgrade;
+  for (const parser::HeaderField& field : headers) {
+    if (field.id != parser::HeaderId::Upgrade) continue;
+    forEachListElement(field.value, [&](std::string_view element) {
+      const std::string_view protocol = element.substr(0, element.find('/'));
+      const bool allowed = std::any_of(allow.begin(), allow.end(), [&](const std::string& name) {
+        return parser::equalsIgnoreCase(protocol, name);
+      });
+      if (!allowed) return;
+      if (!upgrade.empty()) upgrade.append(", ");
+      upgrade.append(element);
+    });
+  }
+  return isSafeFieldValue(upgrade) ? upgrade : std::string();
+}
+
 }  // namespace
 
 // Contract: see response_rewrite.h. Head order: status line, end-to-end fields in arrival order,
@@ -210,13 +230,20 @@ ClientResponse buildClientResponse(const parser::ResponseHead& response,
     }
   }
 
+  // An HTTP/1.0 client cannot upgrade (RFC 9110 §7.8), so it is told nothing of it.
+  const std::string upgrade = response.status == 426 && clientIs11
+                                  ? allowedUpgrades(response.headers, context.upgradeAllow)
+                                  : std::string();
   if (!context.clientKeepAlive || context.forceClose) result.closeAfter = true;
   if (result.closeAfter) {
-    appendField(head, "Connection", "close");
+    appendField(head, "Connection", upgrade.empty() ? "close" : "upgrade, close");
   } else if (!clientIs11) {
     // RFC 9112 §9.3: an HTTP/1.0 connection persists only when the response says keep-alive.
     appendField(head, "Connection", "keep-alive");
+  } else if (!upgrade.empty()) {
+    appendField(head, "Connection", "upgrade");
   }
+  if (!upgrade.empty()) appendField(head, "Upgrade", upgrade);
   head.append("\r\n");
   return result;
 }

@@ -18,6 +18,9 @@ struct ResponseContext {
   bool upgradeAccepted = false;  // a 101 that classifyUpgradeResponse accepted
   bool forceClose = false;       // the proxy will close after this response (draining, errors)
   bool via = false;              // add "Via: 1.1 hoplite"
+  // The protocols this route upgrades to (upgrade.allow, lower-case). A 426 keeps only these in
+  // its Upgrade field: the client must be told what it can ask of this hop, hoplite.
+  std::span<const std::string> upgradeAllow;
 };
 
 struct ClientResponse {
@@ -42,9 +45,12 @@ struct ClientResponse {
 // upstream's Content-Length (it describes the representation), 204 never has one. A final status
 // that may have content but has framing None gets "Content-Length: 0". Interim 1xx heads carry no
 // framing and no Connection field, and are empty for an HTTP/1.0 client; a 101 that is not
-// `upgradeAccepted` gives an empty head too (the engine answers 502 instead). Head order: status
-// line, end-to-end fields, Via, framing field, Connection (then Upgrade for a 101). The upstream's
-// own "Connection: close" never closes the client connection.
+// `upgradeAccepted` gives an empty head too (the engine answers 502 instead). A 426 to an HTTP/1.1
+// client keeps the Upgrade elements whose protocol is in `upgradeAllow`, with "upgrade" in
+// Connection (RFC 9110 §15.5.22: a 426 names the protocols; §7.8: Upgrade is listed in Connection);
+// every other final response loses Upgrade like any hop-by-hop field. Head order: status line,
+// end-to-end fields, Via, framing field, Connection (then Upgrade for a 101 or a 426). The
+// upstream's own "Connection: close" never closes the client connection.
 ClientResponse buildClientResponse(const parser::ResponseHead& response,
                                    const ResponseContext& context);
 

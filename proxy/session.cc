@@ -363,9 +363,7 @@ void Session::onRequestHead() {
     return;
   }
   exchange_.timeouts = exchange_.route->timeouts.applyTo(config.timeouts);
-  const conf::UpgradeSettings& upgradeSettings =
-      exchange_.route->upgrade ? *exchange_.route->upgrade : config.upgrade;
-  exchange_.upgrade = policy::classifyUpgradeRequest(request, upgradeSettings);
+  exchange_.upgrade = policy::classifyUpgradeRequest(request, routeUpgradeSettings());
   if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Invalid) {
     respondError(exchange_.upgrade.status != 0 ? exchange_.upgrade.status : 400,
                  exchange_.upgrade.reason, exchange_.upgrade.responseFields);
@@ -389,6 +387,10 @@ void Session::onRequestHead() {
       policy::buildUpstreamRequest(request, exchange_.upgrade, peer_, config.forwarded);
   exchange_.pool = &server_.pool(exchange_.route->upstream);
   connectUpstream(/*allowReuse=*/true);
+}
+
+const conf::UpgradeSettings& Session::routeUpgradeSettings() const {
+  return exchange_.route->upgrade ? *exchange_.route->upgrade : server_.config().upgrade;
 }
 
 void Session::connectUpstream(bool allowReuse) {
@@ -639,6 +641,7 @@ void Session::onResponseHead() {
   context.clientVersionMinor = exchange_.request.versionMinor;
   context.clientKeepAlive = exchange_.request.keepAlive;
   context.via = server_.config().forwarded.via;
+  context.upgradeAllow = routeUpgradeSettings().allow;
   if (head.status < 200) {
     // An interim response nobody asked for (a 100 without Expect, or an unknown 1xx) means the
     // upstream's idea of this exchange may differ from ours: do not reuse the connection.

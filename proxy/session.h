@@ -104,6 +104,8 @@ class Session final : public ClientConnection, private SocketHandler {
   void onRequestHead();
   void onRequestBody(std::string_view bytes);
   void onRequestComplete();
+  // The upgrade rules of the exchange's route (its own, or the top-level ones). Needs a route.
+  const conf::UpgradeSettings& routeUpgradeSettings() const;
   void connectUpstream(bool allowReuse);
   // Resolves and connects to the next server this request has not tried yet.
   void connectToNextServer();

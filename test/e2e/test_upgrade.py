@@ -251,6 +251,47 @@ class UpgradeHandshake(harness.E2ETestCase):
         counters = self.stop_hoplite(proxy)
         self.assertCounters(counters, tunnels_opened=0, requests=2)
 
+    def test_426_names_the_allowed_protocols_and_the_client_upgrades_on_the_same_connection(self):
+        key = ws_key()
+
+        def backend_script(peer, index):
+            while True:
+                try:
+                    request = peer.read_request()
+                except EOFError:
+                    return
+                if request.header("Upgrade") is None:
+                    # RFC 9110 §15.5.22: a 426 names the protocols; h2c is not one hoplite allows.
+                    body = transform(b"use websocket")
+                    peer.send(build_response(426, "Upgrade Required", [
+                        ("Upgrade", "websocket, h2c"), ("Connection", "Upgrade"),
+                        ("Sec-WebSocket-Version", "13"), ("Content-Length", str(len(body)))],
+                        body))
+                    continue
+                assert_upgrade_request(request, "/chat", key)
+                peer.send(switching_protocols(key))
+                serve_transformed_lines(peer)
+                return
+
+        backend = self.fake_backend(backend_script)
+        proxy = self.hoplite([backend])
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", "/chat", [("Host", "app.test")]))
+        response = client.read_response()
+        self.assertEqual((response.status, response.body), (426, transform(b"use websocket")))
+        self.assertEqual(response.header("Upgrade"), "websocket")
+        self.assertEqual(tokens(response.header("Connection")), ["upgrade"])
+        self.assertEqual(response.header("Sec-WebSocket-Version"), "13")
+        # The connection stays open in HTTP mode, and the client retries with a handshake.
+        client.send(upgrade_request("/chat", key))
+        response = client.read_response()
+        self.assertEqual(response.status, 101)
+        client.send(b"after 426\n")
+        self.assertEqual(client.read_until(b"\n"), transform(b"after 426") + b"\n")
+        client.close()
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, tunnels_opened=1, requests=2)
+
     def test_h2c_101_from_backend_is_a_502(self):
         # hoplite strips the h2c offer, so a 101 to h2c answers something nobody asked for.
         def backend_script(peer, index):

@@ -4,16 +4,21 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "test/policy/policy_test_util.h"
 
 namespace hoplite::policy {
 namespace {
 
+// The route's upgrade.allow in every table: the default one.
+const std::vector<std::string> kAllowWebSocket = {"websocket"};
+
 // "GET 1.1 ka" plus any of "force", "upgraded", "via"; "close" instead of "ka" for a client that
-// did not allow keep-alive.
+// did not allow keep-alive. upgrade.allow is ["websocket"].
 ResponseContext contextFrom(const std::string& words) {
   ResponseContext context;
+  context.upgradeAllow = kAllowWebSocket;
   context.requestMethod = std::string_view(words).substr(0, words.find(' '));
   context.clientVersionMinor = words.find(" 1.0 ") != std::string::npos ? 0 : 1;
   context.clientKeepAlive = words.find(" close") == std::string::npos;
@@ -165,6 +170,39 @@ TEST_CASE("policy: only an accepted 101 reaches the client, with Connection: upg
       // A 101 that was not accepted never reaches the client (the engine answers 502).
       {"GET 1.1 ka", 101, "Switching Protocols", "none", "Upgrade: websocket\nConnection: Upgrade",
        "", "none", false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: a 426 names the protocols this hop upgrades to, with Connection: upgrade",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // RFC 9110 §15.5.22: a 426 carries Upgrade; hoplite keeps the allowed elements...
+      {"GET 1.1 ka", 426, "Upgrade Required", "len:0",
+       "Upgrade: WebSocket, h2c\nConnection: Upgrade\nSec-WebSocket-Version: 13\nContent-Length: 0",
+       "HTTP/1.1 426 Upgrade Required\nSec-WebSocket-Version: 13\nContent-Length: 0\n"
+       "Connection: upgrade\nUpgrade: WebSocket\n\n",
+       "length", false},
+      // ...across several fields, versions included, and next to a close...
+      {"GET 1.1 close", 426, "Upgrade Required", "len:0",
+       "Upgrade: foo/2\nUpgrade: websocket/13\nConnection: upgrade\nContent-Length: 0",
+       "HTTP/1.1 426 Upgrade Required\nContent-Length: 0\nConnection: upgrade, close\n"
+       "Upgrade: websocket/13\n\n",
+       "length", true},
+      // ...says nothing of protocols it would refuse...
+      {"GET 1.1 ka", 426, "Upgrade Required", "len:0",
+       "Upgrade: h2c\nConnection: Upgrade\nContent-Length: 0",
+       "HTTP/1.1 426 Upgrade Required\nContent-Length: 0\n\n", "length", false},
+      // ...nor to an HTTP/1.0 client, which cannot upgrade.
+      {"GET 1.0 ka", 426, "Upgrade Required", "len:0",
+       "Upgrade: websocket\nConnection: Upgrade\nContent-Length: 0",
+       "HTTP/1.1 426 Upgrade Required\nContent-Length: 0\nConnection: keep-alive\n\n", "length",
+       false},
+      // Another final status with Upgrade still loses it.
+      {"GET 1.1 ka", 400, "Bad Request", "len:0",
+       "Upgrade: websocket\nConnection: Upgrade\nContent-Length: 0",
+       "HTTP/1.1 400 Bad Request\nContent-Length: 0\n\n", "length", false},
   }));
   checkClientResponse(row);
 }
