@@ -810,10 +810,24 @@ void Session::finishAndClose() {
   if (phase_ == Phase::FlushingBeforeClose || phase_ == Phase::LingeringClose) return;
   dropUpstream();
   enterPhase(Phase::FlushingBeforeClose);
-  if (client_->shutdown() < 0) {
+  const int rc = client_->shutdown();
+  if (rc < 0) {
     close("shutdown failed");
     return;
   }
+  if (rc == Socket::kShutdownSent) {
+    onClientFinSent();
+    return;
+  }
+  updateReadState();
+}
+
+void Session::onClientFinSent() {
+  if (clientSentEof_) {
+    close("finished");
+    return;
+  }
+  enterPhase(Phase::LingeringClose);
   updateReadState();
 }
 
@@ -940,12 +954,7 @@ void Session::onSocketWritten(Socket& socket) {
 
 void Session::onSocketShutdown(Socket& socket) {
   if (phase_ != Phase::FlushingBeforeClose || &socket != client_.get()) return;
-  if (clientSentEof_) {
-    close("finished");
-    return;
-  }
-  enterPhase(Phase::LingeringClose);
-  updateReadState();
+  onClientFinSent();
 }
 
 void Session::onClientTimeout() {

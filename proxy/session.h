@@ -147,6 +147,8 @@ class Session final : public ClientConnection, private SocketHandler {
   // timeout, so that the client reads our last response instead of a reset (a close with unread
   // input sends RST, which can destroy the response in the client's receive buffer).
   void finishAndClose();
+  // Our last response and FIN are out: closes if the client has finished too, else lingers.
+  void onClientFinSent();
   void dropUpstream();
 
   // Write up to three pieces as one; false (and the session closes or fails over) on error.

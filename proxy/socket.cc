@@ -1,7 +1,10 @@
 #include "proxy/socket.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 
 namespace hoplite::proxy {
@@ -134,6 +137,7 @@ void Socket::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/)
 
 int Socket::write(std::initializer_list<std::string_view> pieces) {
   if (state_ != State::Open) return UV_EBADF;
+  if (shutdownStarted_) return UV_EPIPE;  // as uv_write says after uv_shutdown
   constexpr size_t kMaxPieces = 4;
   assert(pieces.size() <= kMaxPieces);
   uv_buf_t bufs[kMaxPieces];
@@ -191,6 +195,7 @@ int Socket::tryWrite(const uv_buf_t* bufs, unsigned int count) {
 
 int Socket::writeFrom(Socket& source) {
   if (state_ != State::Open) return UV_EBADF;
+  if (shutdownStarted_) return UV_EPIPE;
   const size_t total = source.buffered();
   if (total == 0) return kWriteSent;
   // Below this, copying the rest is cheaper than tying up a whole buffer for it.
@@ -246,15 +251,30 @@ void Socket::onWriteDone(uv_write_t* req, int status) {
 
 int Socket::shutdown() {
   if (state_ != State::Open) return UV_EBADF;
-  if (shutdownStarted_) return 0;
+  if (shutdownStarted_) return kShutdownQueued;
+  // Nothing of ours in flight (pendingWriteBytes_ counts every uv_write until its callback) and
+  // nothing in libuv's queue: every byte written so far is in the kernel, and FIN may follow it.
+  if (pendingWriteBytes_ == 0 && uv_stream_get_write_queue_size(stream()) == 0) {
+    const int rc = shutdownNow();
+    if (rc < 0) return rc;
+    shutdownStarted_ = true;
+    return kShutdownSent;
+  }
   auto req = std::make_unique<uv_shutdown_t>();
   req->data = this;
   const int rc = uv_shutdown(req.get(), stream(), &Socket::onShutdown);
-  if (rc == 0) {
-    shutdownStarted_ = true;
-    req.release();  // owned by libuv until onShutdown
-  }
-  return rc;
+  if (rc < 0) return rc;
+  shutdownStarted_ = true;
+  req.release();  // owned by libuv until onShutdown
+  return kShutdownQueued;
+}
+
+int Socket::shutdownNow() {
+  uv_os_fd_t fd = -1;
+  const int rc = uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd);
+  if (rc < 0) return rc;
+  if (::shutdown(fd, SHUT_WR) != 0) return uv_translate_sys_error(errno);
+  return 0;
 }
 
 void Socket::onShutdown(uv_shutdown_t* req, int status) {

@@ -26,10 +26,7 @@ Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<S
   if (phase_ == Phase::Closing) return;
   if (clientSentEof) {
     up_.eof = true;
-    if (upstream_->shutdown() < 0) {
-      close("tunnel shutdown failed");
-      return;
-    }
+    if (!shutdownTowards(*upstream_)) return;
   }
   if (idleTimeout) server_.idleSweeper().add(*this, *idleTimeout);
   updateReadState();
@@ -87,20 +84,31 @@ void Tunnel::onSocketEof(Socket& socket) {
   if (phase_ == Phase::Closing) return;
   server_.idleSweeper().touch(*this);
   directionFrom(socket).eof = true;
-  // Pass the half-close on: FIN to the other side once its queued writes are flushed.
-  if (peerOf(socket).shutdown() < 0) {
-    close("tunnel shutdown failed");
-    return;
-  }
+  // Pass the half-close on: FIN to the other side, after the bytes already relayed to it.
+  if (!shutdownTowards(peerOf(socket))) return;
   updateReadState();
+}
+
+bool Tunnel::shutdownTowards(Socket& destination) {
+  const int rc = destination.shutdown();
+  if (rc < 0) {
+    close("tunnel shutdown failed");
+    return false;
+  }
+  if (rc == Socket::kShutdownSent) onFinSent(destination);
+  return phase_ != Phase::Closing;
+}
+
+void Tunnel::onFinSent(Socket& destination) {
+  // The direction that flows into `destination` is done.
+  Direction& done = &destination == client_.get() ? down_ : up_;
+  done.shutdownDone = true;
+  if (up_.shutdownDone && down_.shutdownDone) close("both directions finished");
 }
 
 void Tunnel::onSocketShutdown(Socket& socket) {
   if (phase_ == Phase::Closing) return;
-  // `socket` got our FIN: the direction that flows into it is done.
-  Direction& done = &socket == client_.get() ? down_ : up_;
-  done.shutdownDone = true;
-  if (up_.shutdownDone && down_.shutdownDone) close("both directions finished");
+  onFinSent(socket);
 }
 
 void Tunnel::onSocketError(Socket& /*socket*/, int /*status*/, const char* /*what*/) {

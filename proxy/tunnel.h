@@ -53,6 +53,11 @@ class Tunnel final : public ClientConnection,
 
   void close(const char* reason);
   void relay(Socket& from, Socket& to);
+  // Sends FIN to `destination` once the bytes already written to it are out (at once when none
+  // is queued). False when the tunnel closed: the shutdown failed, or both directions are done.
+  bool shutdownTowards(Socket& destination);
+  // `destination` got our FIN; closes the tunnel once both directions are done.
+  void onFinSent(Socket& destination);
   void updateReadState();
   Socket& peerOf(Socket& socket) { return &socket == client_.get() ? *upstream_ : *client_; }
   Direction& directionFrom(Socket& socket) { return &socket == client_.get() ? up_ : down_; }
