@@ -118,7 +118,7 @@ void Session::dropUpstream() {
     resolve_ = nullptr;
   }
   if (upstream_) Socket::dispose(std::move(upstream_));
-  responseParser_.reset();
+  if (!feedingResponse_) responseParser_.reset();  // else processUpstreamInput does, after feed()
 }
 
 void Session::beginDrain() {
@@ -595,8 +595,13 @@ void Session::processUpstreamInput() {
   while (upstream_ && responseParser_ &&
          (phase_ == Phase::ForwardingRequestBody || phase_ == Phase::AwaitingResponseHead ||
           phase_ == Phase::AwaitingUpgradeResponse || phase_ == Phase::StreamingResponse)) {
+    feedingResponse_ = true;
     const parser::FeedResult result = responseParser_->feed(upstream_->data());
-    if (phase_ == Phase::Closing || !upstream_) return;
+    feedingResponse_ = false;
+    if (phase_ == Phase::Closing || !upstream_) {
+      responseParser_.reset();  // the upstream was dropped while feed() ran
+      return;
+    }
     upstream_->consume(result.consumed);
     if (result.status == ParseStatus::NeedMore) {
       if (!flushClientHead()) return;

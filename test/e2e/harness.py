@@ -23,6 +23,7 @@ import re
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -180,6 +181,12 @@ class Peer:
 
     def close(self):
         with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def reset(self):
+        """Closes with RST instead of FIN (SO_LINGER 0), as a crashed or killed peer would."""
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.sock.close()
 
     def _fill(self):

@@ -6,6 +6,7 @@ client gets when the upstream is down, broken or silent.
 import os
 import random
 import subprocess
+import threading
 import unittest
 
 import harness
@@ -373,6 +374,39 @@ class UpstreamFailures(harness.E2ETestCase):
                 else:
                     self.assertEqual(rest, b"only ten..")
                 client.close()
+
+    def test_client_reset_mid_body_then_the_rest_of_the_response_in_one_read(self):
+        # The client is gone while the body streams, and the backend's last bytes complete the
+        # response in one read: hoplite's write to the client fails inside the response parser's
+        # body callback, and the session ends there, while that parser is still running.
+        client_gone = threading.Event()
+
+        def script(peer, index):
+            peer.read_request()
+            peer.send(build_response(200, "OK", [("Content-Length", "10")]) + b"first")
+            assert client_gone.wait(harness.IO_TIMEOUT), "the client never went away"
+            peer.send(b"-last")
+            peer.drain(1.0)
+
+        backend = self.fake_backend(script)
+        proxy = self.hoplite([backend])
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", "/", [("Host", "app.test")]))
+        # hoplite stops reading a client after its EOF, so it learns of the reset only by writing.
+        client.shutdown_write()
+        head = client.read_until(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertEqual(client.read_exact(5), b"first")
+        client.reset()
+        client_gone.set()
+        # hoplite lives on: the next client is served.
+        harness.wait_until(lambda: backend.accepted == 1 and client_gone.is_set(),
+                           what="the backend's first connection")
+        follower = self.connect(proxy.port)
+        follower.send(build_request("GET", "/next", [("Host", "app.test")]))
+        self.assertIsNotNone(follower.read_until(b"\r\n\r\n"))
+        follower.close()
+        self.assertTrue(proxy.running())
 
     def test_request_failing_on_a_reused_connection_is_retried_once(self):
         def script(peer, index):
