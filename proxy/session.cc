@@ -615,7 +615,7 @@ void Session::processUpstreamInput() {
       const parser::ParseError& error = responseParser_->error();
       std::fprintf(stderr, "hoplite: invalid response from upstream %s: %s\n",
                    exchange_.pool->name().c_str(), error.reason.c_str());
-      if (!exchange_.responseHeadSent) {
+      if (!clientSawResponse()) {
         respondError(502, "invalid response from upstream");
       } else {
         close("invalid response body from upstream");
@@ -782,7 +782,7 @@ void Session::onUpstreamFailure(const char* what, int status) {
     retryOnFreshConnection();
     return;
   }
-  if (phase_ == Phase::ConnectingUpstream || !exchange_.responseHeadSent) {
+  if (phase_ == Phase::ConnectingUpstream || !clientSawResponse()) {
     std::fprintf(stderr, "hoplite: upstream %s: %s failed: %s\n",
                  exchange_.pool ? exchange_.pool->name().c_str() : "?", what, uv_strerror(status));
     respondError(502, "upstream unreachable or failed");
@@ -795,11 +795,12 @@ void Session::respondError(uint16_t status, const std::string& detail,
                            std::span<const policy::ExtraField> extraFields) {
   if (phase_ == Phase::Closing) return;
   dropUpstream();
-  if (exchange_.responseHeadSent || phase_ == Phase::FlushingBeforeClose ||
+  if (clientSawResponse() || phase_ == Phase::FlushingBeforeClose ||
       phase_ == Phase::LingeringClose) {
     close("error after the response head was sent");
     return;
   }
+  heldClientHead_.clear();  // a final head not written yet gives way to the error response
   if (status >= 500) {
     ++server_.counters().errors5xx;
   } else {
@@ -808,6 +809,10 @@ void Session::respondError(uint16_t status, const std::string& detail,
   exchange_.responseHeadSent = true;
   if (!writeClient(policy::buildErrorResponse(status, detail, extraFields))) return;
   finishAndClose();
+}
+
+bool Session::clientSawResponse() const {
+  return exchange_.responseHeadSent && heldClientHead_.empty();
 }
 
 void Session::finishAndClose() {

@@ -147,6 +147,9 @@ class Session final : public ClientConnection, private SocketHandler {
   // timeout, so that the client reads our last response instead of a reset (a close with unread
   // input sends RST, which can destroy the response in the client's receive buffer).
   void finishAndClose();
+  // True once the final response's head was written to the client: from then on an error can
+  // only cut the connection. A head still held (heldClientHead_) can give way to an error.
+  bool clientSawResponse() const;
   // Our last response and FIN are out: closes if the client has finished too, else lingers.
   void onClientFinSent();
   void dropUpstream();

@@ -319,6 +319,11 @@ class UpstreamFailures(harness.E2ETestCase):
             "/not-http": b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
             "/bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
             "/nul-in-value": b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n",
+            # A good head and a broken body in one read: nothing reached the client yet, so it
+            # still gets a 502 rather than a silent close.
+            "/bad-first-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "/bare-lf-in-chunk-extension": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                           b"5;x\n=1\r\nhello\r\n0\r\n\r\n",
             # Upstream heads have the same limits as client heads (16 KiB, 100 fields by default).
             "/head-over-max-bytes": b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * 20000
                                     + b"\r\nContent-Length: 0\r\n\r\n",
