@@ -24,12 +24,14 @@ KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 
 REQUESTS = [
     b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-    b"GET /a HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\n\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n",
+    b"GET /a HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n"
+    b"GET /b HTTP/1.1\r\nHost: b\r\n\r\n",
     b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
     b"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
     b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x85abcd\x09\x07\x0f\x08\x0e",
+    b"Sec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    b"\x81\x85abcd\x09\x07\x0f\x08\x0e",
     b"GET http://h:1/a?b HTTP/1.1\r\nHost: z\r\nConnection: close, X-A\r\nX-A: 1\r\n"
     b"Expect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
     b"HEAD / HTTP/1.0\r\n\r\n",
