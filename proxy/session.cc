@@ -118,7 +118,11 @@ void Session::dropUpstream() {
     resolve_ = nullptr;
   }
   if (upstream_) Socket::dispose(std::move(upstream_));
-  if (!feedingResponse_) responseParser_.reset();  // else processUpstreamInput does, after feed()
+  if (feedingResponse_) {
+    responseParserDropped_ = true;  // processUpstreamInput destroys it once feed() returns
+  } else {
+    responseParser_.reset();
+  }
 }
 
 void Session::beginDrain() {
@@ -598,10 +602,11 @@ void Session::processUpstreamInput() {
     feedingResponse_ = true;
     const parser::FeedResult result = responseParser_->feed(upstream_->data());
     feedingResponse_ = false;
-    if (phase_ == Phase::Closing || !upstream_) {
-      responseParser_.reset();  // the upstream was dropped while feed() ran
-      return;
+    if (responseParserDropped_) {
+      responseParserDropped_ = false;
+      responseParser_.reset();
     }
+    if (phase_ == Phase::Closing || !upstream_) return;
     upstream_->consume(result.consumed);
     if (result.status == ParseStatus::NeedMore) {
       if (!flushClientHead()) return;

@@ -190,8 +190,9 @@ class Session final : public ClientConnection, private SocketHandler {
   std::unique_ptr<parser::ResponseParser> responseParser_;
   // True while responseParser_->feed() runs. Its body handler can end the session (a client
   // write fails), and the parser must not be destroyed under its own feed(): dropUpstream then
-  // leaves it to processUpstreamInput, which destroys it once feed() has returned.
+  // only sets responseParserDropped_, and processUpstreamInput destroys it once feed() returns.
   bool feedingResponse_ = false;
+  bool responseParserDropped_ = false;
   Exchange exchange_;
   // A final response head not written yet: it goes out with the first body bytes, at the end of
   // the upstream read that brought it, or when the response completes.
