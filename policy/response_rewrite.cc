@@ -1,11 +1,11 @@
 #include "policy/response_rewrite.h"
 
-#include <algorithm>
 #include <charconv>
 #include <optional>
 
 #include "policy/hop_by_hop.h"
 #include "policy/text.h"
+#include "policy/upgrade.h"
 
 namespace hoplite::policy {
 
@@ -127,11 +127,7 @@ std::string allowedUpgrades(const parser::HeaderList& headers, std::span<const s
   for (const parser::HeaderField& field : headers) {
     if (field.id != parser::HeaderId::Upgrade) continue;
     forEachListElement(field.value, [&](std::string_view element) {
-      const std::string_view protocol = element.substr(0, element.find('/'));
-      const bool allowed = std::any_of(allow.begin(), allow.end(), [&](const std::string& name) {
-        return parser::equalsIgnoreCase(protocol, name);
-      });
-      if (!allowed) return;
+      if (!isUpgradeAllowed(element, allow)) return;
       if (!upgrade.empty()) upgrade.append(", ");
       upgrade.append(element);
     });

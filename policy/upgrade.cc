@@ -124,12 +124,8 @@ UpgradeRequest classifyUpgradeRequest(const parser::RequestHead& request,
   std::string_view firstProtocol;
   bool webSocket = false;
   forEachUpgradeElement(request.headers, [&](std::string_view element) {
+    if (!isUpgradeAllowed(element, settings.allow)) return;
     const std::string_view name = protocolName(element);
-    // Protocol names compare case-insensitively (RFC 9110 §7.8); upgrade.allow is lower-case.
-    const bool allowed = std::any_of(
-        settings.allow.begin(), settings.allow.end(),
-        [&](const std::string& allow) { return parser::equalsIgnoreCase(name, allow); });
-    if (!allowed) return;
     if (!granted.empty()) granted.append(", ");
     granted.append(element);
     if (firstProtocol.empty()) firstProtocol = name;
@@ -196,6 +192,13 @@ UpgradeResponse classifyUpgradeResponse(const UpgradeRequest& request,
     }
   }
   return UpgradeResponse::Accepted;
+}
+
+bool isUpgradeAllowed(std::string_view element, std::span<const std::string> allow) {
+  const std::string_view name = protocolName(element);
+  return std::any_of(allow.begin(), allow.end(), [&](const std::string& allowed) {
+    return parser::equalsIgnoreCase(name, allowed);
+  });
 }
 
 void prepareWebSocketAccept() {

@@ -55,6 +55,10 @@ enum class UpgradeResponse : uint8_t {
 UpgradeResponse classifyUpgradeResponse(const UpgradeRequest& request,
                                         const parser::ResponseHead& response);
 
+// True when the protocol of an Upgrade element (the name before any "/version") is in `allow`
+// (upgrade.allow, lower-case), compared case-insensitively as RFC 9110 §7.8 says.
+bool isUpgradeAllowed(std::string_view element, std::span<const std::string> allow);
+
 // base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), RFC 6455 §4.2.2. Thread-safe.
 std::string webSocketAccept(std::string_view key);
 
