@@ -84,8 +84,14 @@ struct Route {
   std::optional<UpgradeSettings> upgrade;  // overrides Config::upgrade when set
 };
 
+// "workers": at most this many processes; "auto" is one per CPU.
+constexpr uint32_t kMaxWorkers = 256;
+
 struct Config {
   std::vector<HostPort> listen;
+  // "workers": processes that each accept and serve their share of the connections. 1 (the
+  // default) is a single process with no supervisor; "auto" is read as the number of CPUs.
+  uint32_t workers = 1;
   std::map<std::string, Upstream> upstreams;
   std::vector<Route> routes;
   Timeouts timeouts;

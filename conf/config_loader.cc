@@ -16,6 +16,7 @@
 #include <set>
 #include <span>
 #include <sstream>
+#include <thread>
 
 #include "conf/host_port.h"
 #include "conf/suggest.h"
@@ -95,8 +96,8 @@ bool isTokenChar(char c) {
 // ------------------------------------------------------------------------------------------
 // Key tables: one place names every key, its member and (for numbers) what is valid.
 
-constexpr std::string_view kTopKeys[] = {"listen", "upstreams", "routes", "timeouts",
-                                         "limits", "forwarded", "upgrade"};
+constexpr std::string_view kTopKeys[] = {"listen", "upstreams", "routes",  "timeouts",
+                                         "limits", "forwarded", "upgrade", "workers"};
 constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive"};
 constexpr std::string_view kRouteKeys[] = {"host", "path_prefix", "upstream", "timeouts",
                                            "upgrade"};
@@ -423,6 +424,23 @@ Limits readLimits(Reader& reader, const Json& value, const std::string& path) {
   return limits;
 }
 
+// A count of processes, or "auto" for one per CPU (at least one, at most kMaxWorkers).
+std::optional<uint32_t> readWorkers(Reader& reader, const Json& value, const std::string& path) {
+  if (value.is_string() && value.get<std::string>() == "auto") {
+    const unsigned cpus = std::thread::hardware_concurrency();
+    return std::clamp<uint32_t>(cpus, 1, kMaxWorkers);
+  }
+  if (value.is_string()) {
+    reader.fail(path, show(value) + " is not a worker count; use a whole number from 1 to " +
+                          std::to_string(kMaxWorkers) + ", or \"auto\" for one per CPU");
+    return std::nullopt;
+  }
+  if (auto number = reader.count(value, path, 1, kMaxWorkers)) {
+    return static_cast<uint32_t>(*number);
+  }
+  return std::nullopt;
+}
+
 ForwardedSettings readForwarded(Reader& reader, const Json& value, const std::string& path) {
   ForwardedSettings settings;
   if (!reader.expectObject(value, path, "{\"trusted_proxies\": [\"10.0.0.0/8\"]}")) {
@@ -741,6 +759,9 @@ LoadResult validate(const Json& root) {
   }
   if (root.contains("upgrade")) {
     if (auto upgrade = readUpgrade(reader, root["upgrade"], "/upgrade")) config.upgrade = *upgrade;
+  }
+  if (root.contains("workers")) {
+    if (auto workers = readWorkers(reader, root["workers"], "/workers")) config.workers = *workers;
   }
   if (result.errors.empty()) result.config = std::move(config);
   return result;

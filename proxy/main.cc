@@ -1,4 +1,5 @@
 // hoplite's entry point: parses the command line, loads the config, and runs or checks it.
+#include <unistd.h>
 #include <uv.h>
 
 #include <csignal>
@@ -10,14 +11,13 @@
 #include "conf/config_loader.h"
 #include "policy/upgrade.h"
 #include "proxy/server.h"
+#include "proxy/supervisor.h"
 
 namespace {
 
-// Runs one Server on one loop until its shutdown drain has closed every handle. Returns the
-// process exit code.
-int runProxy(const hoplite::conf::Config& config) {
-  // A peer that resets while we write must be an error code, not a fatal signal.
-  std::signal(SIGPIPE, SIG_IGN);
+// Runs one Server on one loop until its shutdown drain has closed every handle: the whole proxy,
+// or one worker of a supervisor (`role`). Returns the process exit code.
+int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRole* role) {
   // OpenSSL's config and SHA-1 are loaded now, not during the first WebSocket handshake.
   hoplite::policy::prepareWebSocketAccept();
   uv_loop_t loop;
@@ -27,10 +27,18 @@ int runProxy(const hoplite::conf::Config& config) {
   }
   int exitCode = 0;
   {
-    hoplite::proxy::Server server(&loop, config);
+    hoplite::proxy::Server server(&loop, config,
+                                  role != nullptr ? role->listenSockets : std::vector<int>{});
     if (!server.start()) exitCode = 1;
+    if (role != nullptr) {
+      if (exitCode == 0 && ::write(role->readyPipe, "r", 1) != 1) exitCode = 1;
+      ::close(role->readyPipe);
+    }
     uv_run(&loop, UV_RUN_DEFAULT);
-    std::fprintf(stderr, "hoplite: counters: %s\n", server.counters().toText().c_str());
+    const std::string who =
+        role != nullptr ? "worker " + std::to_string(role->number) + ": " : std::string();
+    std::fprintf(stderr, "hoplite: %scounters: %s\n", who.c_str(),
+                 server.counters().toText().c_str());
     std::fflush(stderr);
   }
   if (const int rc = uv_loop_close(&loop); rc != 0) {
@@ -70,5 +78,11 @@ int main(int argc, char** argv) {
     std::printf("hoplite: %s is valid\n", cli.configPath.c_str());
     return 0;
   }
-  return runProxy(*loaded.config);
+  // A peer that resets while we write must be an error code, not a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  if (loaded.config->workers == 1) return runProxy(*loaded.config, nullptr);
+  return hoplite::proxy::runSupervisor(*loaded.config, [](const hoplite::conf::Config& config,
+                                                          const hoplite::proxy::WorkerRole& role) {
+    return runProxy(config, &role);
+  });
 }

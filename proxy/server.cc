@@ -1,5 +1,7 @@
 #include "proxy/server.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include "policy/forwarded.h"
 #include "proxy/session.h"
 #include "proxy/socket.h"
+#include "proxy/supervisor.h"
 
 namespace hoplite::proxy {
 
@@ -101,7 +104,7 @@ bool debugLogWanted() {
 
 }  // namespace
 
-Server::Server(uv_loop_t* loop, const conf::Config& config)
+Server::Server(uv_loop_t* loop, const conf::Config& config, std::vector<int> inheritedListeners)
     : loop_(loop),
       readBatch_(loop),
       config_(config),
@@ -113,18 +116,29 @@ Server::Server(uv_loop_t* loop, const conf::Config& config)
     named.name = name;
     pools_.emplace(name, std::make_unique<UpstreamPool>(named));
   }
-  uv_signal_init(loop_, &sigterm_);
-  uv_signal_init(loop_, &sigint_);
+  inheritedListeners_ = std::move(inheritedListeners);
+  uv_signal_init(loop_, &drainSignal_);
+  uv_signal_init(loop_, &secondSignal_);
   uv_timer_init(loop_, &drainTimer_);
-  sigterm_.data = sigint_.data = drainTimer_.data = this;
+  drainSignal_.data = secondSignal_.data = drainTimer_.data = this;
 }
 
 // Runs after uv_run returned, i.e. after every close callback: nothing here is still in use.
 Server::~Server() = default;
 
 bool Server::start() {
-  uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
-  uv_signal_start(&sigint_, &Server::onSignal, SIGINT);
+  const bool worker = !inheritedListeners_.empty();
+  uv_signal_start(&drainSignal_, &Server::onSignal, SIGTERM);
+  uv_signal_start(&secondSignal_, &Server::onSignal, worker ? kForceStopSignal : SIGINT);
+  if (worker) {
+    for (const int fd : inheritedListeners_) {
+      if (!startInheritedListener(fd)) {
+        beginShutdown();
+        return false;
+      }
+    }
+    return true;
+  }
   for (const conf::HostPort& address : config_.listen) {
     if (!startListener(address)) {
       beginShutdown();
@@ -134,6 +148,27 @@ bool Server::start() {
   std::fprintf(stderr, "hoplite: ready\n");
   std::fflush(stderr);
   return true;
+}
+
+Server::Listener& Server::addListener() {
+  auto listener = std::make_unique<Listener>();
+  listener->server = this;
+  uv_tcp_init(loop_, &listener->handle);
+  listener->handle.data = listener.get();
+  listener->open = true;
+  listeners_.push_back(std::move(listener));
+  return *listeners_.back();
+}
+
+bool Server::startInheritedListener(int fd) {
+  Listener& l = addListener();
+  const int rc = uv_tcp_open(&l.handle, fd);
+  if (rc != 0) {
+    std::fprintf(stderr, "hoplite: cannot use the listening socket %d: %s\n", fd, uv_strerror(rc));
+    ::close(fd);  // the handle did not take it
+    return false;
+  }
+  return listenOn(l, "socket " + std::to_string(fd));
 }
 
 bool Server::startListener(const conf::HostPort& address) {
@@ -149,19 +184,29 @@ bool Server::startListener(const conf::HostPort& address) {
     std::fprintf(stderr, "hoplite: cannot resolve listen address %s\n", shown.c_str());
     return false;
   }
-  auto listener = std::make_unique<Listener>();
-  listener->server = this;
-  uv_tcp_init(loop_, &listener->handle);
-  listener->handle.data = listener.get();
-  listener->open = true;
-  Listener& l = *listener;
-  listeners_.push_back(std::move(listener));
-  int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress), 0);
+  Listener& l = addListener();
+  const int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress), 0);
+  if (rc != 0) {
+    std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(), uv_strerror(rc));
+    return false;
+  }
+  if (!listenOn(l, shown)) return false;
+  struct sockaddr_storage bound;
+  int length = sizeof bound;
+  uv_tcp_getsockname(&l.handle, reinterpret_cast<sockaddr*>(&bound), &length);
+  std::fprintf(stderr, "hoplite: listening on %s\n", addressText(bound).c_str());
+  std::fflush(stderr);
+  return true;
+}
+
+bool Server::listenOn(Listener& l, const std::string& shown) {
+  int rc = 0;
 #ifdef __linux__
   // Linux copies TCP_NODELAY from a listening socket to the sockets it accepts, so setting it
   // here saves a setsockopt per accepted connection (acceptOne).
-  if (rc == 0) rc = uv_tcp_nodelay(&l.handle, 1);
+  rc = uv_tcp_nodelay(&l.handle, 1);
 #endif
+  // On a socket that already listens (a worker's), listen(2) again only sets the backlog.
   if (rc == 0) {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l.handle), 511, &Server::onConnection);
   }
@@ -173,8 +218,6 @@ bool Server::startListener(const conf::HostPort& address) {
   int length = sizeof bound;
   uv_tcp_getsockname(&l.handle, reinterpret_cast<sockaddr*>(&bound), &length);
   l.port = portOf(bound);
-  std::fprintf(stderr, "hoplite: listening on %s\n", addressText(bound).c_str());
-  std::fflush(stderr);
   return true;
 }
 
@@ -244,9 +287,17 @@ void Server::unregisterConnection(ClientConnection* connection) {
   finishShutdownIfDone();
 }
 
-void Server::onSignal(uv_signal_t* handle, int /*signum*/) {
+void Server::onSignal(uv_signal_t* handle, int signum) {
   Server& server = *static_cast<Server*>(handle->data);
-  if (server.draining_) {
+  const bool worker = !server.inheritedListeners_.empty();
+  if (worker && signum == kForceStopSignal) {
+    server.beginShutdown();
+    server.onDrainTimeout();
+    return;
+  }
+  // A worker's repeated SIGTERM is one request sent twice (by its supervisor and, say, a service
+  // manager signalling the whole group); the supervisor sends kForceStopSignal to hurry.
+  if (server.draining_ && !worker) {
     // A second signal: do not wait for the drain.
     server.onDrainTimeout();
     return;
@@ -286,8 +337,8 @@ void Server::finishShutdownIfDone() {
   finished_ = true;
   // Sessions may still have parked upstream connections while finishing.
   for (auto& [name, pool] : pools_) pool->closeAll();
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), &Server::onHandleClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), &Server::onHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drainSignal_), &Server::onHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&secondSignal_), &Server::onHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
   idleSweeper_.close();
   heapTrimmer_.close();

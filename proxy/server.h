@@ -25,15 +25,18 @@ namespace hoplite::proxy {
 
 class Server {
  public:
-  Server(uv_loop_t* loop, const conf::Config& config);
+  // `inheritedListeners`: for a worker (proxy/supervisor.h), the listening sockets its supervisor
+  // bound, one per `listen` address in order. Empty for a single process, which binds its own.
+  Server(uv_loop_t* loop, const conf::Config& config, std::vector<int> inheritedListeners = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   // Binds and listens on every `listen` address, printing "hoplite: listening on ADDR" for each
-  // and then "hoplite: ready" to stderr; installs the SIGTERM/SIGINT handlers. False (after
-  // logging why) when a listener cannot be set up; the caller then runs the loop to let the
-  // handles close and exits non-zero.
+  // and then "hoplite: ready" to stderr; installs the SIGTERM/SIGINT handlers. A worker instead
+  // serves on its inherited sockets, prints nothing (its supervisor did) and watches SIGTERM and
+  // kForceStopSignal. False (after logging why) when a listener cannot be set up; the caller
+  // then runs the loop to let the handles close and exits non-zero.
   bool start();
   // Stops accepting, closes idle connections, lets the rest finish, and force-closes what remains
   // after shutdown_drain. uv_run returns once everything is closed.
@@ -70,6 +73,10 @@ class Server {
   };
 
   bool startListener(const conf::HostPort& address);
+  bool startInheritedListener(int fd);
+  // Makes `listener` accept (and read back its port); false after logging why.
+  bool listenOn(Listener& listener, const std::string& shown);
+  Listener& addListener();
   static void onConnection(uv_stream_t* stream, int status);
   void acceptOne(Listener& listener);
   static void onSignal(uv_signal_t* handle, int signum);
@@ -86,8 +93,9 @@ class Server {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_set<ClientConnection*> connections_;
   uint64_t openClients_ = 0;
-  uv_signal_t sigterm_;
-  uv_signal_t sigint_;
+  std::vector<int> inheritedListeners_;
+  uv_signal_t drainSignal_;   // SIGTERM
+  uv_signal_t secondSignal_;  // SIGINT; a worker's kForceStopSignal
   uv_timer_t drainTimer_;
   bool debugLog_ = false;  // before the members whose constructors read it
   IdleSweeper idleSweeper_;

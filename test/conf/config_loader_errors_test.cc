@@ -144,6 +144,21 @@ TEST_CASE("conf: limits and keepalive are whole numbers in range", "[conf][error
   checkOneError(row);
 }
 
+TEST_CASE("conf: workers is a count from 1 to 256 or \"auto\"", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"zero workers", R"({"workers": 0})", "/workers",
+       "0 is out of range; use a whole number from 1 to 256"},
+      {"too many workers", R"({"workers": 257})", "/workers", "257 is out of range"},
+      {"negative workers", R"({"workers": -2})", "/workers", "-2 is negative"},
+      {"fractional workers", R"({"workers": 1.5})", "/workers", "1.5 is not a whole number"},
+      {"a word other than auto", R"({"workers": "all"})", "/workers",
+       R"("all" is not a worker count; use a whole number from 1 to 256, or "auto" for one per CPU)"},
+      {"a number as a string", R"({"workers": "4"})", "/workers", R"("4" is not a worker count)"},
+      {"typo of the key", R"({"worker": 2})", "/worker", R"(did you mean "workers"?)"},
+  }));
+  checkOneError(row);
+}
+
 TEST_CASE("conf: a port must be present and from 1 to 65535, or 0 for listen", "[conf][errors]") {
   const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
       {"listen port out of range", R"({"listen": ["127.0.0.1:70000"]})", "/listen/0",

@@ -2,9 +2,11 @@
 // overrides. Errors are in config_loader_errors_test.cc.
 #include "conf/config_loader.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "conf/host_port.h"
 
@@ -186,9 +188,12 @@ TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults
     "limits": { "max_header_bytes": 16384, "max_header_count": 100, "max_body_bytes": 0,
                 "max_connections": 10000 },
     "forwarded": { "trusted_proxies": [], "x_forwarded": true, "forwarded": false, "via": false },
-    "upgrade": { "allow": ["websocket"] }
+    "upgrade": { "allow": ["websocket"] },
+    "workers": 1
   })");
   const Config minimal = mustParse(kMinimal);
+  CHECK(full.workers == minimal.workers);
+  CHECK(minimal.workers == 1);
   CHECK(full.timeouts == minimal.timeouts);
   CHECK(full.limits == minimal.limits);
   CHECK(full.upgrade == minimal.upgrade);
@@ -326,4 +331,17 @@ TEST_CASE("conf: an all-numeric host name must be an IPv4 address, and no IPv6 o
   }));
   CAPTURE(host);
   CHECK(hoplite::conf::isHostName(host) == valid);
+}
+
+TEST_CASE("conf: workers takes a count, or auto for one per CPU", "[conf]") {
+  CHECK(mustParse(R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+                      "routes": [{"upstream": "app"}], "workers": 4})")
+            .workers == 4);
+  CHECK(mustParse(R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+                      "routes": [{"upstream": "app"}], "workers": 256})")
+            .workers == 256);
+  const uint32_t cpus = std::max(1u, std::thread::hardware_concurrency());
+  CHECK(mustParse(R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+                      "routes": [{"upstream": "app"}], "workers": "auto"})")
+            .workers == std::min(cpus, hoplite::conf::kMaxWorkers));
 }

@@ -514,16 +514,38 @@ class Hoplite(Process):
         return code
 
 
-def parse_counters(text):
-    """The last `hoplite: counters: key=value ...` line as a dict of ints (None when missing)."""
-    lines = [line for line in text.splitlines() if line.startswith("hoplite: counters:")]
-    if not lines:
-        return None
+def _counter_items(text):
     counters = {}
-    for item in lines[-1][len("hoplite: counters:"):].split():
+    for item in text.split():
         key, _, value = item.partition("=")
         counters[key] = int(value)
     return counters
+
+
+def parse_worker_counters(text):
+    """{worker number: counters} from the `hoplite: worker N: counters: ...` lines."""
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"^hoplite: worker (\d+): counters:(.*)$", line)
+        if match:
+            found[int(match.group(1))] = _counter_items(match.group(2))
+    return found
+
+
+def parse_counters(text):
+    """The last `hoplite: counters: key=value ...` line as a dict of ints; with workers, the sum
+    of every worker's line (None when there is none)."""
+    lines = [line for line in text.splitlines() if line.startswith("hoplite: counters:")]
+    if lines:
+        return _counter_items(lines[-1][len("hoplite: counters:"):])
+    workers = parse_worker_counters(text)
+    if not workers:
+        return None
+    total = {}
+    for counters in workers.values():
+        for key, value in counters.items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 class DemoBackend(Process):
@@ -650,7 +672,7 @@ def refused_address():
 
 
 def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarded=None,
-                upgrade=None, routes=None, upstreams=None):
+                upgrade=None, routes=None, upstreams=None, workers=None):
     """A hoplite config listening on 127.0.0.1:0 with one upstream "app" on `servers`. Tests keep
     shutdown_drain short so that a failing test cannot hang its cleanup."""
     app = {"servers": list(servers)}
@@ -663,7 +685,8 @@ def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarde
         "timeouts": {"shutdown_drain": "3s"},
     }
     config["timeouts"].update(timeouts or {})
-    for key, value in (("limits", limits), ("forwarded", forwarded), ("upgrade", upgrade)):
+    for key, value in (("limits", limits), ("forwarded", forwarded), ("upgrade", upgrade),
+                       ("workers", workers)):
         if value is not None:
             config[key] = value
     return config

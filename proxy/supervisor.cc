@@ -1,0 +1,258 @@
+#include "proxy/supervisor.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "proxy/worker_listeners.h"
+
+namespace hoplite::proxy {
+
+namespace {
+
+struct Worker {
+  pid_t pid = -1;  // -1 once reaped (or never started)
+  uint32_t number = 0;
+};
+
+// The supervisor's state while its loop runs: the workers, and why it is stopping.
+class Supervisor {
+ public:
+  Supervisor(uv_loop_t* loop, std::vector<Worker> workers, int readyPipe)
+      : loop_(loop), workers_(std::move(workers)) {
+    uv_signal_init(loop_, &sigterm_);
+    uv_signal_init(loop_, &sigint_);
+    uv_signal_init(loop_, &sigchld_);
+    uv_pipe_init(loop_, &ready_, 0);
+    sigterm_.data = sigint_.data = sigchld_.data = ready_.data = this;
+    uv_signal_start(&sigterm_, &Supervisor::onStopSignal, SIGTERM);
+    uv_signal_start(&sigint_, &Supervisor::onStopSignal, SIGINT);
+    uv_signal_start(&sigchld_, &Supervisor::onChildSignal, SIGCHLD);
+    uv_pipe_open(&ready_, readyPipe);
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&ready_), &Supervisor::onAllocate,
+                  &Supervisor::onReady);
+  }
+
+  // A fork failed after `started` workers: stop those and report failure.
+  void abandon() {
+    failed_ = true;
+    stop(SIGTERM);
+  }
+
+  // Reaps workers that exited before the loop ran (their SIGCHLD may have come while blocked).
+  void reapNow() { reap(); }
+
+  int exitCode() const { return failed_ ? 1 : workerExitCode_; }
+
+ private:
+  static void onStopSignal(uv_signal_t* handle, int signum) {
+    auto& self = *static_cast<Supervisor*>(handle->data);
+    if (self.stopRequested_) {
+      // A second request: do not wait for the drain.
+      self.signalAll(kForceStopSignal);
+      return;
+    }
+    std::fprintf(stderr, "hoplite: %s: draining %zu workers\n",
+                 signum == SIGTERM ? "SIGTERM" : "SIGINT", self.running());
+    self.stop(SIGTERM);
+  }
+
+  static void onChildSignal(uv_signal_t* handle, int /*signum*/) {
+    static_cast<Supervisor*>(handle->data)->reap();
+  }
+
+  static void onAllocate(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
+    auto& self = *static_cast<Supervisor*>(handle->data);
+    *buf = uv_buf_init(self.readBuffer_, sizeof self.readBuffer_);
+  }
+
+  // Each worker writes one byte once it serves, then closes its end: EOF means that every worker
+  // has either said so or exited.
+  static void onReady(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/) {
+    auto& self = *static_cast<Supervisor*>(stream->data);
+    if (nread > 0) {
+      self.readyCount_ += static_cast<size_t>(nread);
+      if (self.readyCount_ == self.workers_.size() && !self.stopRequested_) {
+        std::fprintf(stderr, "hoplite: ready\n");
+        std::fflush(stderr);
+      }
+      return;
+    }
+    if (nread < 0) self.closeReadyPipe();
+  }
+
+  void closeReadyPipe() {
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&ready_))) return;
+    uv_close(reinterpret_cast<uv_handle_t*>(&ready_), nullptr);
+  }
+
+  size_t running() const {
+    size_t count = 0;
+    for (const Worker& worker : workers_) count += worker.pid > 0 ? 1 : 0;
+    return count;
+  }
+
+  void stop(int signum) {
+    stopRequested_ = true;
+    signalAll(signum);
+    finishIfDone();
+  }
+
+  void signalAll(int signum) {
+    for (const Worker& worker : workers_) {
+      if (worker.pid > 0) ::kill(worker.pid, signum);
+    }
+  }
+
+  void reap() {
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      for (Worker& worker : workers_) {
+        if (worker.pid != pid) continue;
+        worker.pid = -1;
+        onWorkerExited(worker.number, pid, status);
+      }
+    }
+    finishIfDone();
+  }
+
+  void onWorkerExited(uint32_t number, pid_t pid, int status) {
+    const bool exitedCleanly = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && workerExitCode_ == 0) {
+      workerExitCode_ = WEXITSTATUS(status);
+    }
+    if (stopRequested_ && exitedCleanly) return;
+    std::string how = WIFSIGNALED(status)
+                          ? "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                strsignal(WTERMSIG(status)) + ")"
+                          : "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (stopRequested_) {
+      std::fprintf(stderr, "hoplite: worker %u %s while stopping\n", number, how.c_str());
+      if (WIFSIGNALED(status)) failed_ = true;
+      return;
+    }
+    // Nothing asked this worker to stop. Its share of the connections is gone, and the kernel
+    // would go on sending new ones to a socket nobody accepts on: stop the rest and exit
+    // non-zero for the service manager to restart hoplite.
+    std::fprintf(stderr, "hoplite: worker %u (pid %d) %s; stopping the other workers\n", number,
+                 static_cast<int>(pid), how.c_str());
+    failed_ = true;
+    stop(SIGTERM);
+  }
+
+  void finishIfDone() {
+    if (running() > 0 || finished_) return;
+    finished_ = true;
+    closeReadyPipe();
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
+  }
+
+  uv_loop_t* loop_;
+  std::vector<Worker> workers_;
+  uv_signal_t sigterm_;
+  uv_signal_t sigint_;
+  uv_signal_t sigchld_;
+  uv_pipe_t ready_;
+  char readBuffer_[64];
+  size_t readyCount_ = 0;
+  bool stopRequested_ = false;
+  bool failed_ = false;
+  bool finished_ = false;
+  int workerExitCode_ = 0;
+};
+
+}  // namespace
+
+uint64_t workerShare(uint64_t total, uint32_t workers) {
+  return total / workers + (total % workers != 0 ? 1 : 0);
+}
+
+int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
+  // Signals that arrive before the loop watches them stay pending instead of killing the
+  // supervisor (and orphaning workers) or being lost.
+  sigset_t watched;
+  sigset_t previous;
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGTERM);
+  sigaddset(&watched, SIGINT);
+  sigaddset(&watched, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &watched, &previous);
+
+  std::optional<WorkerListeners> listeners = bindWorkerListeners(config.listen, config.workers);
+  if (!listeners) return 1;
+  for (const std::string& shown : listeners->shown) {
+    std::fprintf(stderr, "hoplite: listening on %s\n", shown.c_str());
+  }
+  std::fflush(stderr);
+  int readyPipe[2];
+  if (::pipe2(readyPipe, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "hoplite: cannot create a pipe: %s\n", std::strerror(errno));
+    listeners->closeAllBut(-1);
+    return 1;
+  }
+  conf::Config workerConfig = config;
+  workerConfig.limits.maxConnections = workerShare(config.limits.maxConnections, config.workers);
+  const pid_t supervisorPid = ::getpid();
+
+  std::vector<Worker> workers;
+  bool forkFailed = false;
+  for (uint32_t index = 0; index < config.workers; ++index) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+#ifdef __linux__
+      // A supervisor killed outright must not leave workers serving on their own.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+      if (::getppid() != supervisorPid) return 1;  // it died before prctl took effect
+      ::close(readyPipe[0]);
+      listeners->closeAllBut(static_cast<int>(index));
+      // A terminal's Ctrl-C goes to the whole process group; the supervisor passes it on.
+      std::signal(SIGINT, SIG_IGN);
+      sigprocmask(SIG_SETMASK, &previous, nullptr);
+      const WorkerRole role{index + 1, listeners->sockets[index], readyPipe[1]};
+      return serve(workerConfig, role);
+    }
+    if (pid < 0) {
+      std::fprintf(stderr, "hoplite: cannot start worker %u: %s\n", index + 1,
+                   std::strerror(errno));
+      forkFailed = true;
+      break;
+    }
+    workers.push_back({pid, index + 1});
+    std::fprintf(stderr, "hoplite: worker %u: pid %d\n", index + 1, static_cast<int>(pid));
+  }
+  // The workers hold their own copies; a socket left open here would keep taking connections
+  // that no worker accepts once its worker has closed it.
+  listeners->closeAllBut(-1);
+  ::close(readyPipe[1]);
+  std::fflush(stderr);
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int exitCode = 1;
+  {
+    Supervisor supervisor(&loop, std::move(workers), readyPipe[0]);
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    supervisor.reapNow();
+    if (forkFailed) supervisor.abandon();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    exitCode = supervisor.exitCode();
+  }
+  uv_loop_close(&loop);
+  return exitCode;
+}
+
+}  // namespace hoplite::proxy

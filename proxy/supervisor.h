@@ -1,0 +1,37 @@
+// The supervisor of a multi-worker hoplite ("workers" > 1): binds the listeners, forks the
+// workers, prints "ready" once all of them serve, passes stop requests on, and exits when the
+// last worker has. It runs no proxy code itself.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "conf/config.h"
+
+namespace hoplite::proxy {
+
+// What a forked worker gets from its supervisor.
+struct WorkerRole {
+  uint32_t number = 0;             // 1-based, for log lines
+  std::vector<int> listenSockets;  // listening already, one per `listen` address, in order
+  int readyPipe = -1;              // write one byte once serving, then close
+};
+
+// A worker's signals from its supervisor: SIGTERM drains (repeats are the same request, e.g. the
+// supervisor's and a service manager's); kForceStopSignal closes what remains at once.
+constexpr int kForceStopSignal = SIGUSR1;
+
+// Serves as one worker on `config` (its share of max_connections applied) and returns the
+// process's exit code.
+using ServeAsWorker = std::function<int(const conf::Config& config, const WorkerRole& role)>;
+
+// Returns the exit code for main in the supervisor, and in each forked worker the code `serve`
+// returned (the worker's main then returns it, so it exits through the normal path).
+int runSupervisor(const conf::Config& config, const ServeAsWorker& serve);
+
+// Each worker's share of a whole-process limit, rounded up so the shares add up to at least it.
+uint64_t workerShare(uint64_t total, uint32_t workers);
+
+}  // namespace hoplite::proxy
