@@ -125,4 +125,13 @@ std::optional<HostPort> parseHostPort(std::string_view text) {
   return splitHostPort(text).value;
 }
 
+bool listensIpv6Only(const std::vector<HostPort>& listen, size_t index) {
+  const HostPort& self = listen.at(index);
+  if (self.port == 0 || self.host.find(':') == std::string::npos) return false;
+  for (const HostPort& other : listen) {
+    if (other.port == self.port && other.host.find(':') == std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace hoplite::conf

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "conf/config.h"
 
@@ -28,5 +29,11 @@ struct HostPortParse {
 // "host:port" or "[v6]:port" with a port from 0 to 65535 (whether 0 is acceptable is the
 // caller's decision).
 HostPortParse splitHostPort(std::string_view text);
+
+// Whether the IPv6 listen address at `index` must take IPv6 connections only: exactly when the
+// list also has an IPv4 address on the same (non-zero) port. On Linux an IPv6 socket also takes
+// IPv4 by default, so "[::]:80" alone serves both; beside "0.0.0.0:80" it would collide with
+// it ("address already in use"), and each family then gets its own socket, as in nginx.
+bool listensIpv6Only(const std::vector<HostPort>& listen, size_t index);
 
 }  // namespace hoplite::conf

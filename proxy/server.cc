@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "conf/cidr.h"
+#include "conf/host_port.h"
 #include "policy/forwarded.h"
 #include "proxy/session.h"
 #include "proxy/socket.h"
@@ -139,8 +140,8 @@ bool Server::start() {
     }
     return true;
   }
-  for (const conf::HostPort& address : config_.listen) {
-    if (!startListener(address)) {
+  for (size_t i = 0; i < config_.listen.size(); ++i) {
+    if (!startListener(config_.listen[i], conf::listensIpv6Only(config_.listen, i))) {
       beginShutdown();
       return false;
     }
@@ -171,7 +172,7 @@ bool Server::startInheritedListener(int fd) {
   return listenOn(l, "socket " + std::to_string(fd));
 }
 
-bool Server::startListener(const conf::HostPort& address) {
+bool Server::startListener(const conf::HostPort& address, bool ipv6Only) {
   std::string shown;
   if (address.host.find(':') != std::string::npos) {
     shown.append("[").append(address.host).append("]");
@@ -185,7 +186,8 @@ bool Server::startListener(const conf::HostPort& address) {
     return false;
   }
   Listener& l = addListener();
-  const int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress), 0);
+  const int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress),
+                             ipv6Only ? UV_TCP_IPV6ONLY : 0);
   if (rc != 0) {
     std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(), uv_strerror(rc));
     return false;

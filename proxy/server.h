@@ -72,7 +72,7 @@ class Server {
     uint16_t port = 0;           // the bound port (read back once: the config may say 0)
   };
 
-  bool startListener(const conf::HostPort& address);
+  bool startListener(const conf::HostPort& address, bool ipv6Only);
   bool startInheritedListener(int fd);
   // Makes `listener` accept (and read back its port); false after logging why.
   bool listenOn(Listener& listener, const std::string& shown);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "conf/host_port.h"
 #include "proxy/socket.h"
 
 namespace hoplite::proxy {
@@ -45,17 +46,17 @@ socklen_t lengthOf(const sockaddr_storage& address) {
   return address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
 
-// A bound TCP socket with the options a single process gets from uv_tcp_bind (SO_REUSEADDR;
-// IPV6_V6ONLY off, so "[::]" also takes IPv4), plus SO_REUSEPORT when asked. -errno on failure.
-int boundSocket(const sockaddr_storage& address, bool reusePort) {
+// A bound TCP socket with the options a single process gets from uv_tcp_bind (SO_REUSEADDR, and
+// IPV6_V6ONLY as conf::listensIpv6Only says), plus SO_REUSEPORT when asked. -errno on failure.
+int boundSocket(const sockaddr_storage& address, bool ipv6Only, bool reusePort) {
   const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   const int on = 1;
-  const int off = 0;
+  const int v6Only = ipv6Only ? 1 : 0;
   int rc = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (rc == 0 && reusePort) rc = ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
   if (rc == 0 && address.ss_family == AF_INET6) {
-    rc = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    rc = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6Only, sizeof v6Only);
   }
   if (rc == 0) rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), lengthOf(address));
   if (rc != 0) {
@@ -69,14 +70,15 @@ int boundSocket(const sockaddr_storage& address, bool reusePort) {
 // Binds one socket per worker for `address`. The first bind, without SO_REUSEPORT, finds out
 // whether the address is free and which port the kernel picks for port 0; it is closed before
 // the workers' sockets take that port (a listening socket leaves no TIME_WAIT behind).
-bool bindAddress(const conf::HostPort& configured, uint32_t workers, WorkerListeners& out) {
+bool bindAddress(const conf::HostPort& configured, bool ipv6Only, uint32_t workers,
+                 WorkerListeners& out) {
   const std::string shown = configuredText(configured);
   sockaddr_storage address;
   if (!literalAddress(configured, address)) {
     std::fprintf(stderr, "hoplite: cannot parse listen address %s\n", shown.c_str());
     return false;
   }
-  const int probe = boundSocket(address, /*reusePort=*/false);
+  const int probe = boundSocket(address, ipv6Only, /*reusePort=*/false);
   if (probe < 0) {
     std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(),
                  std::strerror(-probe));
@@ -90,7 +92,7 @@ bool bindAddress(const conf::HostPort& configured, uint32_t workers, WorkerListe
                              ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
                              : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port));
   for (uint32_t worker = 0; worker < workers; ++worker) {
-    const int fd = boundSocket(address, /*reusePort=*/true);
+    const int fd = boundSocket(address, ipv6Only, /*reusePort=*/true);
     if (fd < 0 || ::listen(fd, kBacklog) != 0) {
       const int error = fd < 0 ? -fd : errno;
       if (fd >= 0) ::close(fd);
@@ -118,8 +120,8 @@ std::optional<WorkerListeners> bindWorkerListeners(const std::vector<conf::HostP
                                                    uint32_t workers) {
   WorkerListeners listeners;
   listeners.sockets.resize(workers);
-  for (const conf::HostPort& address : addresses) {
-    if (!bindAddress(address, workers, listeners)) {
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (!bindAddress(addresses[i], conf::listensIpv6Only(addresses, i), workers, listeners)) {
       listeners.closeAllBut(-1);
       return std::nullopt;
     }

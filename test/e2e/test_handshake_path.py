@@ -70,6 +70,34 @@ class PeerAddress(harness.E2ETestCase):
         self.assertEqual(forwarded_for(self.get_from(port, "::1", "::1")), ["::1"])
 
 
+    def test_ipv4_and_ipv6_wildcard_on_one_port_each_take_their_own_family(self):
+        # "[::]:P" beside an IPv4 address on P binds IPv6-only (as nginx does); taking IPv4 too,
+        # it would collide with the IPv4 listener and hoplite would not start.
+        if not harness.socket.has_ipv6:
+            self.skipTest("no IPv6")
+        backend = self.demo_backend()
+        for workers in (1, 2):
+            with self.subTest(workers=workers):
+                # A port free in both families: a dual-stack socket holds it for both, briefly.
+                holder = harness.socket.socket(harness.socket.AF_INET6, harness.socket.SOCK_STREAM)
+                try:
+                    holder.setsockopt(harness.socket.IPPROTO_IPV6, harness.socket.IPV6_V6ONLY, 0)
+                    holder.bind(("::", 0))
+                except OSError:
+                    holder.close()
+                    self.skipTest("no IPv6 loopback")
+                port = holder.getsockname()[1]
+                holder.close()
+                config = harness.make_config([backend.address], workers=workers)
+                config["listen"] = [f"127.0.0.1:{port}", f"[::]:{port}"]
+                proxy = harness.Hoplite(config, self.tmp)
+                self.addCleanup(self._ensure_stopped, proxy)
+                proxy.wait_for_line(rf"listening on \[::\]:{port}$")
+                self.assertEqual(forwarded_for(self.get_from(port, "127.0.0.7")), ["127.0.0.7"])
+                self.assertEqual(forwarded_for(self.get_from(port, "::1", "::1")), ["::1"])
+                self.stop_hoplite(proxy)
+
+
 class ClientDuringConnect(harness.E2ETestCase):
     def connecting_to_a_silent_server_first(self):
         """hoplite in front of a server that never answers a connect (300 ms timeout), then the
