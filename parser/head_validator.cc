@@ -70,6 +70,10 @@ void HeadValidator::reset() {
   error_ = {};
 }
 
+void HeadValidator::releaseStorageAbove(size_t bytes) {
+  if (raw_.capacity() > bytes) std::string().swap(raw_);
+}
+
 bool HeadValidator::fail(uint16_t status, std::string reason) {
   // For a response the proxy answers its client 502 whatever went wrong upstream.
   error_.status = kind_ == Kind::Request ? status : 502;

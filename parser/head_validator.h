@@ -45,6 +45,10 @@ class HeadValidator {
 
   // The accepted head, start line to blank line inclusive (valid after Complete).
   std::string_view head() const { return raw_; }
+  // Frees the head storage if one large head grew it past `bytes` (call between heads).
+  void releaseStorageAbove(size_t bytes);
+  // Bytes of heap this validator holds.
+  size_t heldBytes() const { return raw_.capacity(); }
   // True once a byte of the start line has been seen.
   bool started() const { return !raw_.empty(); }
   const ParseError& error() const { return error_; }

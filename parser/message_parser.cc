@@ -130,6 +130,15 @@ class ParserCore {
   std::string expectedMethod_;
   bool upgradePaused_ = false;
 
+  // The heap this parser holds: what stays allocated while its connection idles.
+  size_t heldBytes() const;
+  // After a head is built: storage that one large head (a long cookie or URL) grew is freed, so
+  // that it does not stay with the connection for the rest of its life.
+  void releaseLargeStorage();
+  // The caller is done with response_: its fields become spares (within the budget), the rest
+  // is freed.
+  void releaseResponseHead();
+
   bool betweenMessages() const {
     return (phase_ == Phase::Head && !validator_.started()) || phase_ == Phase::Switched ||
            phase_ == Phase::Closed;
@@ -191,7 +200,13 @@ class ParserCore {
   // Fields of earlier heads, reused so that a steady stream of similar heads allocates no strings
   // and no list. Bounded by kMaxSpareFields, so a connection idles with little memory held.
   HeaderList spareFields_;
+  size_t spareBytes_ = 0;  // string capacity held by spareFields_
   static constexpr size_t kMaxSpareFields = 32;
+  // What a parser may keep between heads: spare field strings up to this many bytes in all, and
+  // each accumulator (and the validator's head copy) up to kKeptStorageBytes; beyond that, one
+  // large head would stay allocated with every idle keep-alive connection that once saw it.
+  static constexpr size_t kMaxSpareBytes = 2048;
+  static constexpr size_t kKeptStorageBytes = 1024;
   static constexpr size_t kInitialFields = 16;
   // Where the current llhttp_execute() input starts and ends, to tell a value continued across
   // two buffers from an unfolded obs-fold (see onHeaderValue).
@@ -362,20 +377,68 @@ int ParserCore::onHeaderValue(std::string_view s) {
   return 0;
 }
 
+namespace {
+
+size_t fieldCapacity(const HeaderField& field) {
+  return field.name.capacity() + field.value.capacity();
+}
+
+size_t listCapacity(const HeaderList& list) {
+  size_t bytes = list.capacity() * sizeof(HeaderField);
+  for (const HeaderField& field : list) bytes += fieldCapacity(field);
+  return bytes;
+}
+
+void releaseIfAbove(std::string& text, size_t bytes) {
+  if (text.capacity() > bytes) std::string().swap(text);
+}
+
+}  // namespace
+
 HeaderField ParserCore::takeSpareField() {
   if (spareFields_.empty()) return {};
   HeaderField field = std::move(spareFields_.back());
   spareFields_.pop_back();
+  spareBytes_ -= fieldCapacity(field);
   return field;
 }
 
 void ParserCore::recycleFields(HeaderList&& replaced) {
   for (HeaderField& field : replaced) {
     if (spareFields_.size() >= kMaxSpareFields) break;
+    const size_t bytes = fieldCapacity(field);
+    if (spareBytes_ + bytes > kMaxSpareBytes) continue;  // freed with `replaced` below
+    spareBytes_ += bytes;
     spareFields_.push_back(std::move(field));
   }
   replaced.clear();
   if (fields_.capacity() == 0) fields_ = std::move(replaced);
+}
+
+void ParserCore::releaseLargeStorage() {
+  validator_.releaseStorageAbove(kKeptStorageBytes);
+  releaseIfAbove(url_, kKeptStorageBytes);
+  releaseIfAbove(reason_, kKeptStorageBytes);
+  releaseIfAbove(field_, kKeptStorageBytes);
+  releaseIfAbove(value_, kKeptStorageBytes);
+}
+
+void ParserCore::releaseResponseHead() {
+  HeaderList replaced = std::move(response_.headers);
+  response_ = ResponseHead{};
+  recycleFields(std::move(replaced));
+  // A list that held a very long head is not worth keeping either.
+  if (fields_.capacity() * sizeof(HeaderField) > kKeptStorageBytes) HeaderList().swap(fields_);
+}
+
+size_t ParserCore::heldBytes() const {
+  size_t bytes = validator_.heldBytes() + url_.capacity() + reason_.capacity() + field_.capacity() +
+                 value_.capacity() + listCapacity(fields_) + listCapacity(spareFields_) +
+                 listCapacity(trailers_) + listCapacity(request_.headers) +
+                 listCapacity(response_.headers);
+  bytes += request_.method.capacity() + request_.target.capacity() + request_.host.capacity();
+  bytes += response_.reason.capacity();
+  return bytes;
 }
 
 int ParserCore::onHeaderValueComplete() {
@@ -657,6 +720,7 @@ FeedResult ParserCore::feedHead(std::string_view data) {
       llhttp_get_error_pos(&parser_) == head.data() + head.size()) {
     phase_ = Phase::Body;
     validator_.reset();
+    releaseLargeStorage();
     return {ParseStatus::HeadComplete, step.used};
   }
   if (err == HPE_OK || err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
@@ -754,6 +818,9 @@ void RequestParser::setBodyHandler(BodyHandler handler) {
 RequestHead& RequestParser::head() {
   return impl_->request_;
 }
+size_t RequestParser::heldBytes() const {
+  return impl_->heldBytes();
+}
 const HeaderList& RequestParser::trailers() const {
   return impl_->trailers_;
 }
@@ -796,6 +863,12 @@ const ParseError& ResponseParser::error() const {
 }
 bool ResponseParser::betweenMessages() const {
   return impl_->betweenMessages();
+}
+void ResponseParser::releaseHead() {
+  impl_->releaseResponseHead();
+}
+size_t ResponseParser::heldBytes() const {
+  return impl_->heldBytes();
 }
 
 }  // namespace hoplite::parser

@@ -70,6 +70,9 @@ class RequestParser {
   // True when no byte of the next message has been consumed since the last MessageComplete (or
   // since construction): a peer closing now is a clean end, and an idle timer applies.
   bool betweenMessages() const;
+  // Heap bytes the parser holds, its head included. A head larger than usual is freed once
+  // built (a caller that moves head() out keeps it), so between messages this stays small.
+  size_t heldBytes() const;
 
  private:
   struct Impl;
@@ -101,6 +104,11 @@ class ResponseParser {
   const HeaderList& trailers() const;
   const ParseError& error() const;
   bool betweenMessages() const;
+  // The caller is done with head() (the response is complete): its storage is recycled within a
+  // small budget or freed, so a parser kept for the next response holds little while it waits.
+  void releaseHead();
+  // Heap bytes the parser holds, its head included.
+  size_t heldBytes() const;
 
  private:
   struct Impl;

@@ -721,10 +721,12 @@ bool Session::onResponseComplete() {
                         upstream_->buffered() == 0 && !server_.draining();
   // Only a response that ended cleanly with the connection reusable leaves the parser at a
   // message boundary; anything else gets a fresh parser for the next exchange.
-  if (!reusable) responseParser_.reset();
   if (reusable) {
+    // Kept for the next response: let go of this one's head, which the client already has.
+    responseParser_->releaseHead();
     exchange_.pool->release(std::move(upstream_));
   } else {
+    responseParser_.reset();
     Socket::dispose(std::move(upstream_));
   }
   if (exchange_.closeAfter || server_.draining()) {
