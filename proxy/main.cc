@@ -31,6 +31,8 @@ int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRo
                                   role != nullptr ? role->listenSockets : std::vector<int>{});
     if (!server.start()) exitCode = 1;
     if (role != nullptr) {
+      // The SIGTERM handler is in place: a stop that came while starting is delivered now.
+      sigprocmask(SIG_SETMASK, &role->signalMaskAfterStart, nullptr);
       if (exitCode == 0 && ::write(role->readyPipe, "r", 1) != 1) exitCode = 1;
       ::close(role->readyPipe);
     }

@@ -221,8 +221,7 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
       listeners->closeAllBut(static_cast<int>(index));
       // A terminal's Ctrl-C goes to the whole process group; the supervisor passes it on.
       std::signal(SIGINT, SIG_IGN);
-      sigprocmask(SIG_SETMASK, &previous, nullptr);
-      const WorkerRole role{index + 1, listeners->sockets[index], readyPipe[1]};
+      const WorkerRole role{index + 1, listeners->sockets[index], readyPipe[1], previous};
       return serve(workerConfig, role);
     }
     if (pid < 0) {

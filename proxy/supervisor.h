@@ -17,6 +17,9 @@ struct WorkerRole {
   uint32_t number = 0;             // 1-based, for log lines
   std::vector<int> listenSockets;  // listening already, one per `listen` address, in order
   int readyPipe = -1;              // write one byte once serving, then close
+  // SIGTERM stays blocked from the fork until the worker's own handler is installed, so that a
+  // stop sent while it starts waits for it instead of killing it; this mask is restored then.
+  sigset_t signalMaskAfterStart{};
 };
 
 // A worker's signals from its supervisor: SIGTERM drains (repeats are the same request, e.g. the
