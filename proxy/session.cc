@@ -125,6 +125,13 @@ void Session::dropUpstream() {
   }
 }
 
+void Session::resetExchange() {
+  // The serialised upstream request is the one long string an exchange keeps; the request
+  // head's own strings are moved in from the parser and out again.
+  std::string().swap(exchange_.upstreamRequest.head);
+  exchange_ = Exchange{};
+}
+
 void Session::beginDrain() {
   if (phase_ == Phase::AwaitingRequestHead && requestParser_.betweenMessages() &&
       client_->buffered() == 0) {
@@ -147,7 +154,10 @@ void Session::enterPhase(Phase next) {
   switch (next) {
     case Phase::AwaitingRequestHead:
       upstreamTimer_.stop();
-      exchange_ = Exchange{};
+      resetExchange();
+      // Freed now rather than when the next response head replaces it: the same one free per
+      // exchange, but an idle client no longer holds the last head.
+      std::string().swap(heldClientHead_);
       exchange_.timeouts = global;
       // client_header runs from accept, or from the first byte of a later request; between
       // keep-alive requests client_idle runs instead.
@@ -399,9 +409,12 @@ const conf::UpgradeSettings& Session::routeUpgradeSettings() const {
 
 void Session::connectUpstream(bool allowReuse) {
   if (allowReuse) {
-    if (std::unique_ptr<Socket> idle = exchange_.pool->takeIdle()) {
-      upstream_ = std::move(idle);
+    if (UpstreamPool::IdleConnection idle = exchange_.pool->takeIdle(); idle.socket) {
+      upstream_ = std::move(idle.socket);
       upstream_->setHandler(this);
+      // The connection's own parser, at its message boundary (onUpstreamReady sets the body
+      // handler); the session had none of its own between exchanges.
+      if (idle.parser) responseParser_ = std::move(idle.parser);
       exchange_.reusedUpstream = true;
       ++server_.counters().upstreamReused;
       onUpstreamReady();
@@ -541,13 +554,13 @@ void Session::onSocketConnected(Socket& socket) {
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
 void Session::onUpstreamReady() {
-  // A parser kept from the last response (it ended cleanly, at a message boundary) is as good
-  // as a new one; creating one per exchange cost allocations and llhttp_init each time.
+  // A reused connection brings the parser of its last response (it ended cleanly, at a message
+  // boundary), as good as a new one; creating one per exchange cost allocations and llhttp_init.
   if (!responseParser_) {
     responseParser_ =
         std::make_unique<parser::ResponseParser>(responseLimits(server_.config().limits));
-    responseParser_->setBodyHandler([this](std::string_view bytes) { onResponseBody(bytes); });
   }
+  responseParser_->setBodyHandler([this](std::string_view bytes) { onResponseBody(bytes); });
   responseParser_->expectResponseTo(exchange_.request.method);
   if (!exchange_.requestComplete) {
     // The head waits for the body bytes (or the end of the request) that processClientInput is
@@ -720,11 +733,12 @@ bool Session::onResponseComplete() {
                         exchange_.upgrade.kind != policy::UpgradeRequest::Kind::Granted &&
                         upstream_->buffered() == 0 && !server_.draining();
   // Only a response that ended cleanly with the connection reusable leaves the parser at a
-  // message boundary; anything else gets a fresh parser for the next exchange.
+  // message boundary: it is parked with the connection, its head (which the client has)
+  // released. Anything else gets a fresh parser on the next exchange.
   if (reusable) {
-    // Kept for the next response: let go of this one's head, which the client already has.
     responseParser_->releaseHead();
-    exchange_.pool->release(std::move(upstream_));
+    responseParser_->setBodyHandler(nullptr);
+    exchange_.pool->release(std::move(upstream_), std::move(responseParser_));
   } else {
     responseParser_.reset();
     Socket::dispose(std::move(upstream_));

@@ -94,6 +94,10 @@ class Session final : public ClientConnection, private SocketHandler {
   // Idempotent; the only way a session ends. `reason` is for debugging only.
   void close(const char* reason);
   void enterPhase(Phase next);
+  // A new, empty exchange_, the last one's memory freed: assigning an empty Exchange alone would
+  // keep each string's buffer (a short string moved in is copied into it, not swapped), and so
+  // the serialised upstream request would stay with an idle client.
+  void resetExchange();
   void armClientTimer(ClientTimer kind);
   // Starts or stops reading each socket for the current phase and the write queues' levels
   // (backpressure), and pauses the gap timers of a side we chose not to read.

@@ -35,43 +35,43 @@ void UpstreamPool::markAlive(size_t index) {
   failedUntil_[index] = 0;
 }
 
-std::unique_ptr<Socket> UpstreamPool::takeIdle() {
-  if (idle_.empty()) return nullptr;
-  std::unique_ptr<Socket> socket = std::move(idle_.back());
+UpstreamPool::IdleConnection UpstreamPool::takeIdle() {
+  if (idle_.empty()) return {};
+  IdleConnection connection = std::move(idle_.back());
   idle_.pop_back();
   // Left reading: the new owner reads it at once for the response, and a stop/start pair would
   // cost two epoll_ctl calls per request. It becomes the handler before the next loop turn.
-  socket->setHandler(nullptr);
-  return socket;
+  connection.socket->setHandler(nullptr);
+  return connection;
 }
 
-void UpstreamPool::release(std::unique_ptr<Socket> socket) {
+void UpstreamPool::release(std::unique_ptr<Socket> socket,
+                           std::unique_ptr<parser::ResponseParser> parser) {
   if (closed_ || upstream_.keepalive == 0 || socket->buffered() != 0 ||
       socket->pendingWriteBytes() != 0) {
     Socket::dispose(std::move(socket));
     return;
   }
   if (idle_.size() >= upstream_.keepalive) {
-    Socket::dispose(std::move(idle_.front()));
+    Socket::dispose(std::move(idle_.front().socket));
     idle_.erase(idle_.begin());
   }
   socket->setHandler(this);
   socket->setReading(true);
-  idle_.push_back(std::move(socket));
+  idle_.push_back({std::move(socket), std::move(parser)});
 }
 
 void UpstreamPool::closeAll() {
   closed_ = true;
-  for (auto& socket : idle_) Socket::dispose(std::move(socket));
+  for (IdleConnection& connection : idle_) Socket::dispose(std::move(connection.socket));
   idle_.clear();
 }
 
 void UpstreamPool::drop(Socket& socket) {
-  auto it = std::find_if(idle_.begin(), idle_.end(), [&socket](const std::unique_ptr<Socket>& s) {
-    return s.get() == &socket;
-  });
+  auto it = std::find_if(idle_.begin(), idle_.end(),
+                         [&socket](const IdleConnection& c) { return c.socket.get() == &socket; });
   if (it == idle_.end()) return;
-  std::unique_ptr<Socket> owned = std::move(*it);
+  std::unique_ptr<Socket> owned = std::move(it->socket);
   idle_.erase(it);
   Socket::dispose(std::move(owned));
 }

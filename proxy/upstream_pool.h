@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "parser/message_parser.h"
 #include "proxy/socket.h"
 
 namespace hoplite::proxy {
@@ -15,6 +16,14 @@ namespace hoplite::proxy {
 // next request. A request that still meets a stale connection is retried once by the Session.
 class UpstreamPool final : private SocketHandler {
  public:
+  // An idle keep-alive connection with the parser of its responses, which waits at a message
+  // boundary as the connection does. Parked together, so that an idle client holds no response
+  // parser (about 2 KiB) and the next exchange on the connection allocates none.
+  struct IdleConnection {
+    std::unique_ptr<Socket> socket;                  // null: the pool had none
+    std::unique_ptr<parser::ResponseParser> parser;  // may be null
+  };
+
   explicit UpstreamPool(const conf::Upstream& upstream);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
@@ -32,12 +41,14 @@ class UpstreamPool final : private SocketHandler {
   void markFailed(size_t index, uint64_t now);
   void markAlive(size_t index);
   // The most recently parked idle connection (its peer is the least likely to have timed it
-  // out), or nullptr. The caller becomes its owner and handler, and must set its reading state
-  // (the socket is still reading) before returning to the loop.
-  std::unique_ptr<Socket> takeIdle();
-  // Parks a connection whose last response completed cleanly, or disposes of it when the pool
-  // holds `keepalive` already or is closed.
-  void release(std::unique_ptr<Socket> socket);
+  // out), or a null socket. The caller becomes its owner and handler, and must set its reading
+  // state (the socket is still reading) and the parser's body handler before returning to the
+  // loop.
+  IdleConnection takeIdle();
+  // Parks a connection whose last response completed cleanly, with its parser (between
+  // messages, its head released), or disposes of both when the pool holds `keepalive` already
+  // or is closed.
+  void release(std::unique_ptr<Socket> socket, std::unique_ptr<parser::ResponseParser> parser);
   // Disposes of every idle connection and refuses later ones (shutdown).
   void closeAll();
 
@@ -58,8 +69,8 @@ class UpstreamPool final : private SocketHandler {
 
   conf::Upstream upstream_;
   size_t nextServer_ = 0;
-  std::vector<uint64_t> failedUntil_;          // per server: uv_now() before which it is skipped
-  std::vector<std::unique_ptr<Socket>> idle_;  // oldest first
+  std::vector<uint64_t> failedUntil_;  // per server: uv_now() before which it is skipped
+  std::vector<IdleConnection> idle_;   // oldest first
   bool closed_ = false;
 };
 
