@@ -397,6 +397,75 @@ def memory_scenario(setup, args, results):
                 log(f"{key} rep {rep + 1} {system}: {r}")
 
 
+def keepalive_scenario(setup, args, results):
+    """Scenario 10: RSS per idle keep-alive HTTP connection, each measurement on fresh processes.
+    Each connection makes one GET (128-byte answer) and then stays open and silent, as a browser
+    keeps its connections between page loads."""
+    n = args.keepalive_idle
+    for rep in range(args.mem_reps):
+        for system in SYSTEMS:
+            r = measure_keepalive_idle(setup, system, n, hold=args.idle_hold)
+            results.add("s10_keepalive_idle", f"10. RSS per idle keep-alive HTTP connection, "
+                        f"{n} connections", system, r)
+            log(f"s10_keepalive_idle rep {rep + 1} {system}: {r}")
+
+
+def keepalive_clients(port, n, request=b"GET /bytes/128 HTTP/1.1\r\nHost: bench\r\n\r\n"):
+    """n connections that each sent one request and read its whole answer; the open ones."""
+    socks = []
+    for _ in range(n):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            sock.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed before the head")
+                data += chunk
+            head, body = data.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head).group(1))
+            while len(body) < length:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed inside the body")
+                body += chunk
+        except (OSError, AttributeError, ConnectionError):
+            sock.close()
+            continue
+        socks.append(sock)
+    return socks
+
+
+def measure_keepalive_idle(setup, system, n, hold):
+    backend, bport = setup.start_backend(tag="ka-backend")
+    proxy = None
+    try:
+        if system == "direct":
+            port, measured = bport, backend
+        else:
+            proxy, port = setup.start_proxy(system, [f"127.0.0.1:{bport}"], maxconn=n + 1000)
+            measured = proxy
+        # Warm up with a few connections, so that lazy initialisation is not counted.
+        for sock in keepalive_clients(port, 10):
+            sock.close()
+        time.sleep(0.3)
+        before = rss_kib(process_tree(measured.pid))
+        socks = keepalive_clients(port, n)
+        time.sleep(hold)
+        after = rss_kib(process_tree(measured.pid))
+        established = len(socks)
+        for sock in socks:
+            sock.close()
+        return {"connections": n, "open_connections": established, "rss_before_kib": before,
+                "rss_after_kib": after,
+                "kib_per_connection": (after - before) / established if established else None}
+    finally:
+        PROCS.stop(proxy)
+        PROCS.stop(backend)
+        setup.taken.clear()
+
+
 def idle_clients(setup, port, n, sources, log_tag, host="127.0.0.1"):
     """Starts enough ws_load idle processes for n tunnels (each within the fd limit)."""
     per_proc = max(100, setup.nofile - 200)
@@ -551,11 +620,13 @@ def main():
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
     ap.add_argument("--out", help="raw results JSON path")
-    ap.add_argument("--scenarios", default="http,ws,memory,50k",
-                    help="comma list of groups: http, ws, memory, 50k")
+    ap.add_argument("--scenarios", default="http,ws,memory,keepalive,50k",
+                    help="comma list of groups: http, ws, memory, keepalive, 50k")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help="comma list, a subset of direct,hoplite,nginx,haproxy (for development)")
     ap.add_argument("--reps", type=int)
+    ap.add_argument("--keepalive-idle", type=int, default=0,
+                    help="idle keep-alive connections of scenario 10 (default 2000; 500 quick)")
     ap.add_argument("--big-idle", type=int, default=50000,
                     help="tunnels for hoplite's large idle run (scenario 8)")
     ap.add_argument("--note", default="", help="free text recorded with the results")
@@ -568,6 +639,7 @@ def main():
     args.ws_duration = 1 if quick else 3
     args.ws_warmup = 0.2 if quick else 0.5
     args.idle_counts = [1000] if quick else [1000, 10000]
+    args.keepalive_idle = args.keepalive_idle or (500 if quick else 2000)
     args.mem_reps = 1 if quick else 3
     # Long enough for memory freed after the handshakes to settle (hoplite trims its heap once
     # no connection has ended for a second); the same pause for every system.
@@ -634,6 +706,8 @@ def main():
         setup.stop_all()
         if "memory" in groups:
             memory_scenario(setup, args, results)
+        if "keepalive" in groups:
+            keepalive_scenario(setup, args, results)
         if "50k" in groups:
             hoplite_50k(setup, args, results)
     finally:

@@ -28,6 +28,8 @@ METRICS = {
     "rss_after_kib": ("RSS with the tunnels open", "MiB", 1 / 1024, False, 1),
     "errors": ("errors", "", 1, False, 0),
     "workers": ("hoplite worker processes", "", 1, True, 0),
+    "kib_per_connection": ("RSS per idle keep-alive connection", "KiB", 1, False, 2),
+    "open_connections": ("connections held open", "", 1, True, 0),
 }
 
 # Which metrics each scenario shows, in order.
@@ -41,6 +43,7 @@ SHOWN = {
     "s7": ["bytes_per_s", "errors"],
     "s8_idle_50k": ["established", "rss_after_kib", "kib_per_tunnel", "workers"],
     "s8": ["kib_per_tunnel", "established"],
+    "s10": ["kib_per_connection", "open_connections"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel
