@@ -29,11 +29,11 @@ struct Worker {
 class Supervisor {
  public:
   Supervisor(uv_loop_t* loop, std::vector<Worker> workers, int readyPipe)
-      : loop_(loop), workers_(std::move(workers)) {
-    uv_signal_init(loop_, &sigterm_);
-    uv_signal_init(loop_, &sigint_);
-    uv_signal_init(loop_, &sigchld_);
-    uv_pipe_init(loop_, &ready_, 0);
+      : workers_(std::move(workers)) {
+    uv_signal_init(loop, &sigterm_);
+    uv_signal_init(loop, &sigint_);
+    uv_signal_init(loop, &sigchld_);
+    uv_pipe_init(loop, &ready_, 0);
     sigterm_.data = sigint_.data = sigchld_.data = ready_.data = this;
     uv_signal_start(&sigterm_, &Supervisor::onStopSignal, SIGTERM);
     uv_signal_start(&sigint_, &Supervisor::onStopSignal, SIGINT);
@@ -43,7 +43,7 @@ class Supervisor {
                   &Supervisor::onReady);
   }
 
-  // A fork failed after `started` workers: stop those and report failure.
+  // A fork failed: stop the workers already started and report failure.
   void abandon() {
     failed_ = true;
     stop(SIGTERM);
@@ -160,7 +160,6 @@ class Supervisor {
     uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
   }
 
-  uv_loop_t* loop_;
   std::vector<Worker> workers_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;

@@ -6,12 +6,10 @@ when one dies. These tests read the worker PIDs from its "worker N: pid P" lines
 import asyncio
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import threading
-import time
 import unittest
 
 import websockets
@@ -145,10 +143,9 @@ class Workers(harness.E2ETestCase):
         proxy.send_signal(signal.SIGINT)
         harness.wait_until(lambda: refused(proxy.port), timeout=5, what="every listener to close")
         self.assertTrue(proxy.running(), "the first SIGINT did not wait for the drain")
-        started = time.monotonic()
         proxy.send_signal(signal.SIGINT)
+        # Exited well within the 60 s drain: the second signal closed what remained.
         self.assertEqual(proxy.wait(5), 0, proxy.stderr.text())
-        self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(stuck.closed_by_peer(timeout=3), b"")
         counters = harness.parse_counters(proxy.stderr.text())
         self.assertCounters(counters, requests=1, timeout_shutdown_drain=1)
