@@ -222,8 +222,8 @@ class Setup:
         return proc, port
 
     def start_proxy(self, name, backends, maxconn=60000, workers=1):
-        """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list);
-        `workers` is hoplite's only (the side-by-side rows all run one worker each)."""
+        """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list),
+        with `workers` processes (hoplite, nginx) or threads (HAProxy)."""
         port = pick_port(PORT_BASE + 1, self.taken)
         self.counter += 1
         tag = f"{name}-{self.counter}"
@@ -253,15 +253,23 @@ class Setup:
         wait_listening(port, proc)
         return proc, port
 
-    def start_all(self):
+    def start_all(self, workers=1):
         backend, bport = self.start_backend(port=pick_port(PORT_BASE, self.taken))
         self.backend = backend
         self.procs["direct"], self.ports["direct"] = backend, bport
         for name in SYSTEMS:
             if name == "direct":
                 continue
-            self.procs[name], self.ports[name] = self.start_proxy(name, [f"127.0.0.1:{bport}"])
-        log("listening: " + ", ".join(f"{n}={self.ports[n]}" for n in SYSTEMS))
+            self.procs[name], self.ports[name] = self.start_proxy(name, [f"127.0.0.1:{bport}"],
+                                                                  workers=workers)
+        log(f"listening ({workers} worker(s) each): " +
+            ", ".join(f"{n}={self.ports[n]}" for n in SYSTEMS))
+
+    def warm_up(self):
+        """One short run per system, so that first-touch costs are not in the figures."""
+        for system in SYSTEMS:
+            run_wrk(f"http://127.0.0.1:{self.ports[system]}/bytes/128", 50, 1)
+            run_ws(self, "echo", self.ports[system], ["--connections", "8", "--duration", "0.5"], 1)
 
     def stop_all(self):
         for name in reversed(SYSTEMS):
@@ -380,6 +388,51 @@ def ws_metrics(mode, r):
     else:
         out["bytes_per_s"] = r["bytes_per_s"]
     return out
+
+
+def run_http_scenario(setup, args, results, key, title, path, conns, extra, duration, with_cpu):
+    for rep in range(args.reps):
+        for system in SYSTEMS:
+            r = measure_http(setup, system, path, conns, extra, duration, with_cpu)
+            results.add(key, title, system, r)
+            log(f"{key} rep {rep + 1} {system}: {r['rps']:.0f} req/s "
+                f"p99 {r['p99_ms']} ms errors {r['errors']}")
+
+
+def run_ws_scenario(setup, args, results, key, title, mode, extra, duration):
+    for rep in range(args.reps):
+        for system in SYSTEMS:
+            pids = setup.pids(system)
+            cpu0 = cpu_seconds(pids)
+            raw = run_ws(setup, mode, setup.ports[system], extra, duration)
+            r = ws_metrics(mode, raw)
+            r["cpu_s"] = cpu_seconds(pids) - cpu0
+            results.add(key, title, system, r)
+            log(f"{key} rep {rep + 1} {system}: {r}")
+
+
+def all_cores_scenario(setup, args, results):
+    """Scenario 11: scenarios 1 (200 connections) and 5 again, with every proxy given one worker
+    per core (hoplite "workers", nginx worker_processes, HAProxy nbthread). The backend stays
+    one process, so the direct row still shows its ceiling."""
+    cores = os.cpu_count() or 1
+    setup.start_all(workers=cores)
+    try:
+        setup.warm_up()
+        http, d = http_scenarios(setup, args)
+        for key, title, path, conns, extra, with_cpu in http:
+            if key == "s1_small_c200":
+                run_http_scenario(setup, args, results, "s11_small_c200",
+                                  f"11. all cores ({cores} workers each): keep-alive, 128 B "
+                                  f"response, 200 connections", path, conns, extra, d, with_cpu)
+        ws, d = ws_scenarios(args)
+        for key, title, mode, extra in ws:
+            if key == "s5_handshake":
+                run_ws_scenario(setup, args, results, "s11_handshake",
+                                f"11. all cores ({cores} workers each): WebSocket open + "
+                                f"handshake + close, 50 concurrent", mode, extra, d)
+    finally:
+        setup.stop_all()
 
 
 def memory_scenario(setup, args, results):
@@ -620,8 +673,8 @@ def main():
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
     ap.add_argument("--out", help="raw results JSON path")
-    ap.add_argument("--scenarios", default="http,ws,memory,keepalive,50k",
-                    help="comma list of groups: http, ws, memory, keepalive, 50k")
+    ap.add_argument("--scenarios", default="http,ws,allcores,memory,keepalive,50k",
+                    help="comma list of groups: http, ws, allcores, memory, keepalive, 50k")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help="comma list, a subset of direct,hoplite,nginx,haproxy (for development)")
     ap.add_argument("--reps", type=int)
@@ -678,32 +731,19 @@ def main():
     try:
         if groups & {"http", "ws"}:
             setup.start_all()
-            # Warm-up: one short run per system so first-touch costs are not in the figures.
-            for system in SYSTEMS:
-                run_wrk(f"http://127.0.0.1:{setup.ports[system]}/bytes/128", 50, 1)
-                run_ws(setup, "echo", setup.ports[system], ["--connections", "8", "--duration", "0.5"], 1)
+            setup.warm_up()
         if "http" in groups:
             scenarios, d = http_scenarios(setup, args)
             for key, title, path, conns, extra, with_cpu in scenarios:
-                for rep in range(args.reps):
-                    for system in SYSTEMS:
-                        r = measure_http(setup, system, path, conns, extra, d, with_cpu)
-                        results.add(key, title, system, r)
-                        log(f"{key} rep {rep + 1} {system}: {r['rps']:.0f} req/s "
-                            f"p99 {r['p99_ms']} ms errors {r['errors']}")
+                run_http_scenario(setup, args, results, key, title, path, conns, extra, d,
+                                  with_cpu)
         if "ws" in groups:
             scenarios, d = ws_scenarios(args)
             for key, title, mode, extra in scenarios:
-                for rep in range(args.reps):
-                    for system in SYSTEMS:
-                        pids = setup.pids(system)
-                        cpu0 = cpu_seconds(pids)
-                        raw = run_ws(setup, mode, setup.ports[system], extra, d)
-                        r = ws_metrics(mode, raw)
-                        r["cpu_s"] = cpu_seconds(pids) - cpu0
-                        results.add(key, title, system, r)
-                        log(f"{key} rep {rep + 1} {system}: {r}")
+                run_ws_scenario(setup, args, results, key, title, mode, extra, d)
         setup.stop_all()
+        if "allcores" in groups:
+            all_cores_scenario(setup, args, results)
         if "memory" in groups:
             memory_scenario(setup, args, results)
         if "keepalive" in groups:

@@ -44,6 +44,8 @@ SHOWN = {
     "s8_idle_50k": ["established", "rss_after_kib", "kib_per_tunnel", "workers"],
     "s8": ["kib_per_tunnel", "established"],
     "s10": ["kib_per_connection", "open_connections"],
+    "s11_small": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
+    "s11_handshake": ["rate", "p50_ms", "p99_ms", "errors"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel
@@ -52,6 +54,8 @@ CHART = [  # (scenario, metric, label) for the relative-throughput panel
     ("s4_post64k", "rps", "POST 64K"), ("s5_handshake", "rate", "WS handshake"),
     ("s6_echo", "rate", "WS echo"), ("s7_bulk_1", "bytes_per_s", "WS bulk x1"),
     ("s7_bulk_100", "bytes_per_s", "WS bulk x100"),
+    ("s11_small_c200", "rps", "all cores: small c200"),
+    ("s11_handshake", "rate", "all cores: WS handshake"),
 ]
 
 
@@ -118,16 +122,36 @@ def targets(summary):
                 detail += f"; both at least 0.9x direct ({fmt(d, 0)} req/s)"
             add(f"{sid} requests/s hoplite/{other}", r, f">= {goal}",
                 None if r is None else r >= goal, detail)
-    for sid in ["s1_small_c50", "s1_small_c200"]:
+    # Scenario 11 repeats scenario 1 with every proxy on all cores: the same goals apply, "at
+    # equal worker count". Listed only when it was measured.
+    if "s11_small_c200" in summary:
+        sid = "s11_small_c200"
+        h = median(summary, sid, "rps", "hoplite")
+        for other, goal in (("haproxy", 1.25), ("nginx", 1.5)):
+            x = median(summary, sid, "rps", other)
+            r = ratio(h, x)
+            add(f"{sid} (all cores) requests/s hoplite/{other}", r, f">= {goal}",
+                None if r is None else r >= goal,
+                f"hoplite {fmt(h, 0)} vs {other} {fmt(x, 0)} req/s")
+    for sid in ["s1_small_c50", "s1_small_c200", "s11_small_c200"]:
+        if sid not in summary:
+            continue
         h = median(summary, sid, "p99_ms", "hoplite")
         x = median(summary, sid, "p99_ms", "haproxy")
-        add(f"{sid} p99 hoplite vs haproxy", ratio(h, x), "<= 1.0 (ratio of p99s)",
+        cores = " (all cores)" if sid.startswith("s11") else ""
+        add(f"{sid}{cores} p99 hoplite vs haproxy", ratio(h, x), "<= 1.0 (ratio of p99s)",
             None if h is None or x is None else h <= x,
             f"hoplite {fmt(h, 3)} ms vs haproxy {fmt(x, 3)} ms")
     h = median(summary, "s5_handshake", "rate", "hoplite")
     x = median(summary, "s5_handshake", "rate", "haproxy")
     add("s5 handshakes/s hoplite/haproxy", ratio(h, x), ">= 1.0", None if ratio(h, x) is None
         else h >= x, f"hoplite {fmt(h, 0)} vs haproxy {fmt(x, 0)} /s")
+    if "s11_handshake" in summary:
+        h = median(summary, "s11_handshake", "rate", "hoplite")
+        x = median(summary, "s11_handshake", "rate", "haproxy")
+        add("s11 (all cores) handshakes/s hoplite/haproxy", ratio(h, x), ">= 1.0",
+            None if ratio(h, x) is None else h >= x,
+            f"hoplite {fmt(h, 0)} vs haproxy {fmt(x, 0)} /s")
     for sid in ["s7_bulk_1", "s7_bulk_100"]:
         h = median(summary, sid, "bytes_per_s", "hoplite")
         d = median(summary, sid, "bytes_per_s", "direct")
@@ -203,7 +227,10 @@ def markdown(raw, summary, target_rows, chart_name, before=None):
     lines.append("All proxies run one worker/thread, on loopback, in front of the same demo_backend "
                  "process; wrk runs one thread. Ratios are hoplite's median divided by the other's "
                  "(for latency, CPU and memory lower is better, so a ratio below 1 favours hoplite). "
-                 "The one exception is hoplite's 50,000-tunnel run: where one process may not open "
+                 f"There are two exceptions. Scenario 11 gives every proxy one worker per core "
+                 f"({mach.get('cores')} here: hoplite `workers`, nginx `worker_processes`, HAProxy "
+                 "`nbthread`), with the load generator and the backend on the same cores. "
+                 "In hoplite's 50,000-tunnel run, where one process may not open "
                  "the 100,000 sockets it needs (the open-file limit), hoplite runs as many workers "
                  "as the limit requires, and its RSS is the sum over all its processes.")
     lines.append("")
@@ -301,6 +328,7 @@ set key top right
 set yrange [0:*]
 set ylabel "relative to direct (higher is better)"
 set xtics rotate by -20
+set rmargin 12
 plot '{dat1}' using 2:xtic(1) title 'direct', '' using 3 title 'hoplite', '' using 4 title 'nginx', '' using 5 title 'HAProxy'
 set ylabel "KiB RSS per idle tunnel (lower is better)"
 set xtics norotate
@@ -337,7 +365,7 @@ def main():
     summary = summarise(raw)
     target_rows = targets(summary)
     png = os.path.join(args.out_dir, stem + ".png")
-    chart(summary, png, f"hoplite vs nginx vs HAProxy, one worker each ({meta['date']}, "
+    chart(summary, png, f"hoplite vs nginx vs HAProxy, one worker each, all cores in scenario 11 ({meta['date']}, "
                         f"{meta['commit']}, {meta['mode']} mode)")
     with open(os.path.join(args.out_dir, stem + ".md"), "w") as f:
         f.write(markdown(raw, summary, target_rows, stem + ".png", before))
