@@ -1,11 +1,15 @@
 // Per-loop event counters, printed on exit as `hoplite: counters: key=value ...`.
 //
 // The end-to-end tests assert on these names, so each is spelled exactly as printed. Timeout
-// counters are named after their config key under "timeouts".
+// counters are named after their config key under "timeouts". With workers, each worker sends
+// its line to the supervisor, which prints their sum in the same form (fromText, +=).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace hoplite::proxy {
 
@@ -30,34 +34,24 @@ struct Counters {
   uint64_t timeoutTunnelIdle = 0;
   uint64_t timeoutShutdownDrain = 0;
 
+  // A counter's printed name and its member.
+  struct Field {
+    std::string_view name;
+    uint64_t Counters::*member;
+  };
+  static constexpr size_t kFieldCount = 17;
+  // Every counter, in the order toText prints them.
+  static const std::array<Field, kFieldCount>& fields();
+
   // "accepted=1 requests=2 ..." in a fixed order.
-  std::string toText() const {
-    std::string out;
-    auto add = [&out](const char* key, uint64_t value) {
-      if (!out.empty()) out += ' ';
-      out += key;
-      out += '=';
-      out += std::to_string(value);
-    };
-    add("accepted", accepted);
-    add("requests", requests);
-    add("upstream_connects", upstreamConnects);
-    add("upstream_reused", upstreamReused);
-    add("upstream_retries", upstreamRetries);
-    add("tunnels_opened", tunnelsOpened);
-    add("tunnels_closed", tunnelsClosed);
-    add("rejected_4xx", rejected4xx);
-    add("errors_5xx", errors5xx);
-    add("timeout_client_header", timeoutClientHeader);
-    add("timeout_client_idle", timeoutClientIdle);
-    add("timeout_client_body", timeoutClientBody);
-    add("timeout_upstream_connect", timeoutUpstreamConnect);
-    add("timeout_upstream_response", timeoutUpstreamResponse);
-    add("timeout_tunnel_idle", timeoutTunnelIdle);
-    add("timeout_shutdown_drain", timeoutShutdownDrain);
-    add("upstream_connect_failures", upstreamConnectFailures);
-    return out;
-  }
+  std::string toText() const;
+
+  // The counters of a toText line; nothing when a key is unknown, repeated or missing, or a
+  // value is not a decimal count (the line came from another version, or was cut short).
+  static std::optional<Counters> fromText(std::string_view text);
+
+  Counters& operator+=(const Counters& other);
+  bool operator==(const Counters& other) const = default;
 };
 
 }  // namespace hoplite::proxy

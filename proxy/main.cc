@@ -2,9 +2,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/command_line.h"
@@ -14,6 +17,19 @@
 #include "proxy/supervisor.h"
 
 namespace {
+
+// One whole line to the supervisor. A failed write is only logged: the supervisor then says that
+// this worker did not report, and the worker goes on serving or exiting as it would.
+void sendToSupervisor(const hoplite::proxy::WorkerRole& role, std::string_view line) {
+  ssize_t written;
+  do {
+    written = ::write(role.reportPipe, line.data(), line.size());
+  } while (written < 0 && errno == EINTR);
+  if (written != static_cast<ssize_t>(line.size())) {
+    std::fprintf(stderr, "hoplite: worker %u: cannot report to the supervisor: %s\n", role.number,
+                 written < 0 ? std::strerror(errno) : "short write");
+  }
+}
 
 // Runs one Server on one loop until its shutdown drain has closed every handle: the whole proxy,
 // or one worker of a supervisor (`role`). Returns the process exit code.
@@ -33,8 +49,7 @@ int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRo
     if (role != nullptr) {
       // The SIGTERM handler is in place: a stop that came while starting is delivered now.
       sigprocmask(SIG_SETMASK, &role->signalMaskAfterStart, nullptr);
-      if (exitCode == 0 && ::write(role->readyPipe, "r", 1) != 1) exitCode = 1;
-      ::close(role->readyPipe);
+      if (exitCode == 0) sendToSupervisor(*role, hoplite::proxy::kReadyLine);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     const std::string who =
@@ -42,6 +57,10 @@ int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRo
     std::fprintf(stderr, "hoplite: %scounters: %s\n", who.c_str(),
                  server.counters().toText().c_str());
     std::fflush(stderr);
+    if (role != nullptr) {
+      sendToSupervisor(*role, hoplite::proxy::counterLine(server.counters()));
+      ::close(role->reportPipe);
+    }
   }
   if (const int rc = uv_loop_close(&loop); rc != 0) {
     std::fprintf(stderr, "hoplite: handles left open at exit: %s\n", uv_strerror(rc));

@@ -20,6 +20,10 @@ namespace hoplite::proxy {
 
 namespace {
 
+constexpr std::string_view kCountersPrefix = "counters ";
+// A report is one line of a few hundred bytes; anything longer is not one of ours.
+constexpr size_t kMaxReportBytes = 4096;
+
 struct Worker {
   pid_t pid = -1;  // -1 once reaped (or never started)
   uint32_t number = 0;
@@ -28,19 +32,19 @@ struct Worker {
 // The supervisor's state while its loop runs: the workers, and why it is stopping.
 class Supervisor {
  public:
-  Supervisor(uv_loop_t* loop, std::vector<Worker> workers, int readyPipe)
+  Supervisor(uv_loop_t* loop, std::vector<Worker> workers, int reportPipe)
       : workers_(std::move(workers)) {
     uv_signal_init(loop, &sigterm_);
     uv_signal_init(loop, &sigint_);
     uv_signal_init(loop, &sigchld_);
-    uv_pipe_init(loop, &ready_, 0);
-    sigterm_.data = sigint_.data = sigchld_.data = ready_.data = this;
+    uv_pipe_init(loop, &reports_, 0);
+    sigterm_.data = sigint_.data = sigchld_.data = reports_.data = this;
     uv_signal_start(&sigterm_, &Supervisor::onStopSignal, SIGTERM);
     uv_signal_start(&sigint_, &Supervisor::onStopSignal, SIGINT);
     uv_signal_start(&sigchld_, &Supervisor::onChildSignal, SIGCHLD);
-    uv_pipe_open(&ready_, readyPipe);
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&ready_), &Supervisor::onAllocate,
-                  &Supervisor::onReady);
+    uv_pipe_open(&reports_, reportPipe);
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&reports_), &Supervisor::onAllocate,
+                  &Supervisor::onReports);
   }
 
   // A fork failed: stop the workers already started and report failure.
@@ -76,24 +80,57 @@ class Supervisor {
     *buf = uv_buf_init(self.readBuffer_, sizeof self.readBuffer_);
   }
 
-  // Each worker writes one byte once it serves, then closes its end: EOF means that every worker
-  // has either said so or exited.
-  static void onReady(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/) {
+  // Every worker shares one pipe: a line once it serves, its counters when it exits, and EOF
+  // once each has closed its end by exiting. Each line comes in one write, so lines from
+  // different workers never interleave.
+  static void onReports(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto& self = *static_cast<Supervisor*>(stream->data);
     if (nread > 0) {
-      self.readyCount_ += static_cast<size_t>(nread);
-      if (self.readyCount_ == self.workers_.size() && !self.stopRequested_) {
+      self.pending_.append(buf->base, static_cast<size_t>(nread));
+      size_t newline;
+      while ((newline = self.pending_.find('\n')) != std::string::npos) {
+        self.onReport(std::string_view(self.pending_).substr(0, newline + 1));
+        self.pending_.erase(0, newline + 1);
+      }
+      if (self.pending_.size() > kMaxReportBytes) {
+        std::fprintf(stderr, "hoplite: a worker sent an overlong report; ignored\n");
+        self.pending_.clear();
+      }
+      return;
+    }
+    if (nread < 0) {
+      self.reportsEnded_ = true;
+      self.closeReportPipe();
+      self.finishIfDone();
+    }
+  }
+
+  void onReport(std::string_view line) {
+    if (line == kReadyLine) {
+      ++readyCount_;
+      if (readyCount_ == workers_.size() && !stopRequested_) {
         std::fprintf(stderr, "hoplite: ready\n");
         std::fflush(stderr);
       }
       return;
     }
-    if (nread < 0) self.closeReadyPipe();
+    const std::optional<Counters> counters =
+        line.starts_with(kCountersPrefix)
+            ? Counters::fromText(
+                  line.substr(kCountersPrefix.size(), line.size() - kCountersPrefix.size() - 1))
+            : std::nullopt;
+    if (!counters) {
+      std::fprintf(stderr, "hoplite: a worker sent a report the supervisor cannot read: %.*s",
+                   static_cast<int>(line.size()), line.data());
+      return;
+    }
+    total_ += *counters;
+    ++countersReported_;
   }
 
-  void closeReadyPipe() {
-    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&ready_))) return;
-    uv_close(reinterpret_cast<uv_handle_t*>(&ready_), nullptr);
+  void closeReportPipe() {
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&reports_))) return;
+    uv_close(reinterpret_cast<uv_handle_t*>(&reports_), nullptr);
   }
 
   size_t running() const {
@@ -151,10 +188,18 @@ class Supervisor {
     stop(SIGTERM);
   }
 
+  // Done once every worker is reaped and has closed the pipe, so that its last report was read.
   void finishIfDone() {
-    if (running() > 0 || finished_) return;
+    if (running() > 0 || !reportsEnded_ || finished_) return;
     finished_ = true;
-    closeReadyPipe();
+    if (countersReported_ < workers_.size()) {
+      std::fprintf(stderr,
+                   "hoplite: %zu of %zu workers reported their counters; the sum below leaves "
+                   "out the others\n",
+                   countersReported_, workers_.size());
+    }
+    std::fprintf(stderr, "hoplite: counters: %s\n", total_.toText().c_str());
+    std::fflush(stderr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
@@ -164,9 +209,13 @@ class Supervisor {
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sigchld_;
-  uv_pipe_t ready_;
-  char readBuffer_[64];
+  uv_pipe_t reports_;
+  char readBuffer_[1024];
+  std::string pending_;  // the start of a line not yet complete
   size_t readyCount_ = 0;
+  Counters total_;
+  size_t countersReported_ = 0;
+  bool reportsEnded_ = false;
   bool stopRequested_ = false;
   bool failed_ = false;
   bool finished_ = false;
@@ -174,6 +223,10 @@ class Supervisor {
 };
 
 }  // namespace
+
+std::string counterLine(const Counters& counters) {
+  return std::string(kCountersPrefix) + counters.toText() + "\n";
+}
 
 uint64_t workerShare(uint64_t total, uint32_t workers) {
   return total / workers + (total % workers != 0 ? 1 : 0);
@@ -196,8 +249,8 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
     std::fprintf(stderr, "hoplite: listening on %s\n", shown.c_str());
   }
   std::fflush(stderr);
-  int readyPipe[2];
-  if (::pipe2(readyPipe, O_CLOEXEC) != 0) {
+  int reportPipe[2];
+  if (::pipe2(reportPipe, O_CLOEXEC) != 0) {
     std::fprintf(stderr, "hoplite: cannot create a pipe: %s\n", std::strerror(errno));
     listeners->closeAllBut(-1);
     return 1;
@@ -216,11 +269,11 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
       if (::getppid() != supervisorPid) return 1;  // it died before prctl took effect
-      ::close(readyPipe[0]);
+      ::close(reportPipe[0]);
       listeners->closeAllBut(static_cast<int>(index));
       // A terminal's Ctrl-C goes to the whole process group; the supervisor passes it on.
       std::signal(SIGINT, SIG_IGN);
-      const WorkerRole role{index + 1, listeners->sockets[index], readyPipe[1], previous};
+      const WorkerRole role{index + 1, listeners->sockets[index], reportPipe[1], previous};
       return serve(workerConfig, role);
     }
     if (pid < 0) {
@@ -235,14 +288,14 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
   // The workers hold their own copies; a socket left open here would keep taking connections
   // that no worker accepts once its worker has closed it.
   listeners->closeAllBut(-1);
-  ::close(readyPipe[1]);
+  ::close(reportPipe[1]);
   std::fflush(stderr);
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   int exitCode = 1;
   {
-    Supervisor supervisor(&loop, std::move(workers), readyPipe[0]);
+    Supervisor supervisor(&loop, std::move(workers), reportPipe[0]);
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     supervisor.reapNow();
     if (forkFailed) supervisor.abandon();

@@ -1,14 +1,17 @@
 // The supervisor of a multi-worker hoplite ("workers" > 1): binds the listeners, forks the
 // workers, prints "ready" once all of them serve, passes stop requests on, and exits when the
-// last worker has. It runs no proxy code itself.
+// last worker has, printing the sum of their counters. It runs no proxy code itself.
 #pragma once
 
 #include <csignal>
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/config.h"
+#include "proxy/counters.h"
 
 namespace hoplite::proxy {
 
@@ -16,11 +19,17 @@ namespace hoplite::proxy {
 struct WorkerRole {
   uint32_t number = 0;             // 1-based, for log lines
   std::vector<int> listenSockets;  // listening already, one per `listen` address, in order
-  int readyPipe = -1;              // write one byte once serving, then close
+  // Lines to the supervisor (kReadyLine once serving, then counterLine at exit), each written
+  // whole in one write, which a pipe keeps in one piece; closed at exit.
+  int reportPipe = -1;
   // SIGTERM stays blocked from the fork until the worker's own handler is installed, so that a
   // stop sent while it starts waits for it instead of killing it; this mask is restored then.
   sigset_t signalMaskAfterStart{};
 };
+
+// What a worker writes to its report pipe.
+inline constexpr std::string_view kReadyLine = "ready\n";
+std::string counterLine(const Counters& counters);
 
 // A worker's signals from its supervisor: SIGTERM drains (repeats are the same request, e.g. the
 // supervisor's and a service manager's); kForceStopSignal closes what remains at once.

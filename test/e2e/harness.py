@@ -533,8 +533,9 @@ def parse_worker_counters(text):
 
 
 def parse_counters(text):
-    """The last `hoplite: counters: key=value ...` line as a dict of ints; with workers, the sum
-    of every worker's line (None when there is none)."""
+    """The last `hoplite: counters: key=value ...` line as a dict of ints (with workers, the
+    supervisor's sum); if there is none (a killed supervisor), the sum of the workers' own
+    lines; None when there is no line at all."""
     lines = [line for line in text.splitlines() if line.startswith("hoplite: counters:")]
     if lines:
         return _counter_items(lines[-1][len("hoplite: counters:"):])

@@ -42,6 +42,24 @@ def alive(pid):
         return False
 
 
+def supervisor_counters(text):
+    """The supervisor's own `hoplite: counters: ...` line (the sum over its workers) as a dict,
+    or None when it printed none."""
+    lines = [line for line in text.splitlines() if line.startswith("hoplite: counters: ")]
+    if not lines:
+        return None
+    return dict((key, int(value)) for key, value in
+                (item.split("=", 1) for item in lines[-1][len("hoplite: counters: "):].split()))
+
+
+def summed(per_worker):
+    total = {}
+    for counters in per_worker.values():
+        for key, value in counters.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
 def refused(port):
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     probe.settimeout(1)
@@ -86,12 +104,19 @@ class Workers(harness.E2ETestCase):
 
         self.assertEqual(asyncio.run(asyncio.wait_for(echo(), 30)), "through a worker")
 
-        counters = self.stop_hoplite(proxy)
-        per_worker = harness.parse_worker_counters(proxy.stderr.text())
-        self.assertEqual(sorted(per_worker), [1, 2], proxy.stderr.text())
+        self.stop_hoplite(proxy)
+        text = proxy.stderr.text()
+        per_worker = harness.parse_worker_counters(text)
+        self.assertEqual(sorted(per_worker), [1, 2], text)
         for number, worker in per_worker.items():
             self.assertGreater(worker["accepted"], 0, f"worker {number} accepted nothing")
-        self.assertCounters(counters, accepted=41, requests=41, tunnels_opened=1, errors_5xx=0)
+        # The supervisor prints the sum of its workers' lines, in the single process's form.
+        counters = supervisor_counters(text)
+        self.assertIsNotNone(counters, text)
+        self.assertEqual(counters, summed(per_worker))
+        self.assertCounters(counters, accepted=41, requests=41, tunnels_opened=1,
+                            tunnels_closed=1, errors_5xx=0)
+        self.assertNotIn("workers reported their counters", text)
         for pid in pids.values():
             self.assertFalse(alive(pid), f"worker {pid} outlived the supervisor")
 
@@ -159,8 +184,12 @@ class Workers(harness.E2ETestCase):
         text = proxy.stderr.text()
         self.assertIn(f"hoplite: worker 1 (pid {pids[1]}) was killed by signal 9", text)
         # The survivor drained and logged its counters; nothing is left running.
-        self.assertEqual(sorted(harness.parse_worker_counters(text)), [2])
+        per_worker = harness.parse_worker_counters(text)
+        self.assertEqual(sorted(per_worker), [2])
         self.assertFalse(alive(pids[2]))
+        # The sum says that it is the survivor's alone.
+        self.assertIn("hoplite: 1 of 2 workers reported their counters", text)
+        self.assertEqual(supervisor_counters(text), per_worker[2])
 
     def test_workers_stop_when_the_supervisor_is_killed(self):
         backend = self.demo_backend()
