@@ -52,6 +52,9 @@ struct Limits {
   uint64_t maxHeaderCount = 100;    // "max_header_count"
   uint64_t maxBodyBytes = 0;        // "max_body_bytes": 0 means unlimited
   uint64_t maxConnections = 10000;  // "max_connections": accepted client connections
+  // "listen_backlog": connections the kernel queues on each listening socket before hoplite
+  // accepts them (listen(2)'s backlog; Linux caps it at net.core.somaxconn). 511 as in nginx.
+  uint64_t listenBacklog = 511;
   bool operator==(const Limits&) const = default;
 };
 

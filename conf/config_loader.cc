@@ -127,15 +127,19 @@ struct LimitKey {
   std::string_view key;
   uint64_t Limits::*member;
   uint64_t minimum;  // 1 where 0 would refuse everything, 0 where 0 means "unlimited"
+  uint64_t maximum = std::numeric_limits<uint64_t>::max();
 };
 constexpr LimitKey kLimitTable[] = {
     {"max_header_bytes", &Limits::maxHeaderBytes, 1},
     {"max_header_count", &Limits::maxHeaderCount, 1},
     {"max_body_bytes", &Limits::maxBodyBytes, 0},
     {"max_connections", &Limits::maxConnections, 1},
+    // Linux silently lowers a backlog to net.core.somaxconn; 65535 is the most that every
+    // kernel keeps (older ones store it in 16 bits).
+    {"listen_backlog", &Limits::listenBacklog, 1, 65535},
 };
 constexpr std::string_view kLimitKeys[] = {"max_header_bytes", "max_header_count", "max_body_bytes",
-                                           "max_connections"};
+                                           "max_connections", "listen_backlog"};
 
 constexpr std::string_view kDurationHelp = "use a number with ms, s, m or h, or \"off\"";
 
@@ -417,7 +421,7 @@ Limits readLimits(Reader& reader, const Json& value, const std::string& path) {
   for (const LimitKey& entry : kLimitTable) {
     if (!value.contains(entry.key)) continue;
     if (auto number = reader.count(value[std::string(entry.key)], child(path, entry.key),
-                                   entry.minimum, std::numeric_limits<uint64_t>::max())) {
+                                   entry.minimum, entry.maximum)) {
       limits.*entry.member = *number;
     }
   }

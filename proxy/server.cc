@@ -208,9 +208,11 @@ bool Server::listenOn(Listener& l, const std::string& shown) {
   // here saves a setsockopt per accepted connection (acceptOne).
   rc = uv_tcp_nodelay(&l.handle, 1);
 #endif
-  // On a socket that already listens (a worker's), listen(2) again only sets the backlog.
+  // On a socket that already listens (a worker's), listen(2) again only sets the backlog, the
+  // same one. conf/ keeps it within an int.
   if (rc == 0) {
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l.handle), 511, &Server::onConnection);
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l.handle),
+                   static_cast<int>(config_.limits.listenBacklog), &Server::onConnection);
   }
   if (rc != 0) {
     std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(), uv_strerror(rc));

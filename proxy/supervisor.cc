@@ -243,7 +243,8 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
   sigaddset(&watched, SIGCHLD);
   sigprocmask(SIG_BLOCK, &watched, &previous);
 
-  std::optional<WorkerListeners> listeners = bindWorkerListeners(config.listen, config.workers);
+  std::optional<WorkerListeners> listeners = bindWorkerListeners(
+      config.listen, config.workers, static_cast<int>(config.limits.listenBacklog));
   if (!listeners) return 1;
   for (const std::string& shown : listeners->shown) {
     std::fprintf(stderr, "hoplite: listening on %s\n", shown.c_str());

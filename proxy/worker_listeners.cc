@@ -17,9 +17,6 @@ namespace hoplite::proxy {
 
 namespace {
 
-// The same backlog as a single process's uv_listen (Server::startListener).
-constexpr int kBacklog = 511;
-
 std::string configuredText(const conf::HostPort& address) {
   const bool v6 = address.host.find(':') != std::string::npos;
   return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
@@ -70,7 +67,7 @@ int boundSocket(const sockaddr_storage& address, bool ipv6Only, bool reusePort) 
 // Binds one socket per worker for `address`. The first bind, without SO_REUSEPORT, finds out
 // whether the address is free and which port the kernel picks for port 0; it is closed before
 // the workers' sockets take that port (a listening socket leaves no TIME_WAIT behind).
-bool bindAddress(const conf::HostPort& configured, bool ipv6Only, uint32_t workers,
+bool bindAddress(const conf::HostPort& configured, bool ipv6Only, uint32_t workers, int backlog,
                  WorkerListeners& out) {
   const std::string shown = configuredText(configured);
   sockaddr_storage address;
@@ -93,7 +90,7 @@ bool bindAddress(const conf::HostPort& configured, bool ipv6Only, uint32_t worke
                              : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port));
   for (uint32_t worker = 0; worker < workers; ++worker) {
     const int fd = boundSocket(address, ipv6Only, /*reusePort=*/true);
-    if (fd < 0 || ::listen(fd, kBacklog) != 0) {
+    if (fd < 0 || ::listen(fd, backlog) != 0) {
       const int error = fd < 0 ? -fd : errno;
       if (fd >= 0) ::close(fd);
       std::fprintf(stderr, "hoplite: cannot listen on %s for worker %u: %s\n",
@@ -117,11 +114,12 @@ void WorkerListeners::closeAllBut(int keep) {
 }
 
 std::optional<WorkerListeners> bindWorkerListeners(const std::vector<conf::HostPort>& addresses,
-                                                   uint32_t workers) {
+                                                   uint32_t workers, int backlog) {
   WorkerListeners listeners;
   listeners.sockets.resize(workers);
   for (size_t i = 0; i < addresses.size(); ++i) {
-    if (!bindAddress(addresses[i], conf::listensIpv6Only(addresses, i), workers, listeners)) {
+    if (!bindAddress(addresses[i], conf::listensIpv6Only(addresses, i), workers, backlog,
+                     listeners)) {
       listeners.closeAllBut(-1);
       return std::nullopt;
     }

@@ -22,11 +22,11 @@ struct WorkerListeners {
   void closeAllBut(int keep);
 };
 
-// Binds and listens on every address once per worker. Before binding, each address is first
-// bound once without SO_REUSEPORT: that fails with "address already in use" when any other
+// Binds and listens (with `backlog`) on every address once per worker. Before binding, each address
+// is first bound once without SO_REUSEPORT: that fails with "address already in use" when any other
 // socket listens there, so a second hoplite cannot silently join the first one's port group.
 // nullopt, after printing why to stderr and closing what was opened, on any failure.
 std::optional<WorkerListeners> bindWorkerListeners(const std::vector<conf::HostPort>& addresses,
-                                                   uint32_t workers);
+                                                   uint32_t workers, int backlog);
 
 }  // namespace hoplite::proxy

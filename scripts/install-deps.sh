@@ -11,6 +11,7 @@ packages=(
   catch2                                    # unit tests (Catch2 v2)
   clang-format                              # the suite checks formatting
   curl python3 python3-websockets           # end-to-end tests and the demo's clients
+  iproute2                                  # ss: the e2e tests read listening sockets' backlogs
   python3-jsonschema                        # checks conf/hoplite.schema.json against the configs
   "$@"
 )

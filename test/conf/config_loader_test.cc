@@ -168,6 +168,7 @@ TEST_CASE("conf: omitted sections take the documented defaults", "[conf][default
   CHECK(config.limits.maxHeaderCount == 100);
   CHECK(config.limits.maxBodyBytes == 0);
   CHECK(config.limits.maxConnections == 10000);
+  CHECK(config.limits.listenBacklog == 511);
   CHECK(config.forwarded.trustedProxies.empty());
   CHECK(config.forwarded.xForwarded);
   CHECK_FALSE(config.forwarded.forwarded);
@@ -186,7 +187,7 @@ TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults
       "tunnel_idle": "1h", "shutdown_drain": "30s"
     },
     "limits": { "max_header_bytes": 16384, "max_header_count": 100, "max_body_bytes": 0,
-                "max_connections": 10000 },
+                "max_connections": 10000, "listen_backlog": 511 },
     "forwarded": { "trusted_proxies": [], "x_forwarded": true, "forwarded": false, "via": false },
     "upgrade": { "allow": ["websocket"] },
     "workers": 1
@@ -219,7 +220,7 @@ TEST_CASE("conf: every key is read into its member", "[conf]") {
     ],
     "timeouts": { "client_header": "250ms", "tunnel_idle": "off", "shutdown_drain": "5m" },
     "limits": { "max_header_bytes": 1, "max_header_count": 7, "max_body_bytes": 1048576,
-                "max_connections": 18446744073709551615 },
+                "max_connections": 18446744073709551615, "listen_backlog": 65535 },
     "forwarded": { "trusted_proxies": ["10.0.0.0/8", "::1", "fd00::/8"], "x_forwarded": false,
                    "forwarded": true, "via": true },
     "upgrade": { "allow": [] }
@@ -250,6 +251,7 @@ TEST_CASE("conf: every key is read into its member", "[conf]") {
   CHECK(config.limits.maxHeaderCount == 7);
   CHECK(config.limits.maxBodyBytes == 1048576);
   CHECK(config.limits.maxConnections == 18446744073709551615u);
+  CHECK(config.limits.listenBacklog == 65535);
   REQUIRE(config.forwarded.trustedProxies.size() == 3);
   CHECK(config.forwarded.trustedProxies[0].toText() == "10.0.0.0/8");
   CHECK(config.forwarded.trustedProxies[1].toText() == "::1/128");

@@ -1,7 +1,9 @@
 """max_connections: beyond the cap hoplite stops accepting (connections wait in the kernel's
-backlog, unanswered) and resumes as soon as a client connection closes. Memory: the heap that a
+backlog, unanswered) and resumes as soon as a client connection closes. listen_backlog: the size
+of that backlog, as the kernel reports it for each listening socket. Memory: the heap that a
 burst of connections freed is given back once no connection has ended for a second."""
 
+import subprocess
 import time
 import unittest
 
@@ -38,6 +40,40 @@ class ConnectionCap(harness.E2ETestCase):
 
         counters = self.stop_hoplite(proxy)
         self.assertCounters(counters, accepted=3, requests=4)
+
+
+def listen_backlogs(port):
+    """The backlog of every TCP socket listening on `port`, as the kernel reports it (`ss` shows
+    a listening socket's backlog in its Send-Q column), sorted."""
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True, timeout=harness.IO_TIMEOUT).stdout
+    return sorted(int(line.split()[2]) for line in out.splitlines())
+
+
+def somaxconn():
+    with open("/proc/sys/net/core/somaxconn") as f:
+        return int(f.read())
+
+
+class ListenBacklog(harness.E2ETestCase):
+    def test_the_listening_socket_has_the_configured_backlog(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], limits={"listen_backlog": 7})
+        self.assertEqual(listen_backlogs(proxy.port), [7])
+        self.stop_hoplite(proxy)
+
+    def test_the_default_backlog_is_511_as_in_nginx(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend])
+        # Linux lowers a backlog above net.core.somaxconn to it.
+        self.assertEqual(listen_backlogs(proxy.port), [min(511, somaxconn())])
+        self.stop_hoplite(proxy)
+
+    def test_each_worker_socket_has_the_configured_backlog(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], workers=2, limits={"listen_backlog": 9})
+        self.assertEqual(listen_backlogs(proxy.port), [9, 9])
+        self.stop_hoplite(proxy)
 
 
 class HeapTrim(harness.E2ETestCase):

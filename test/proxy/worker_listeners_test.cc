@@ -46,7 +46,7 @@ int plainListener() {
 
 TEST_CASE("proxy: each worker gets a listening socket on the one port the kernel chose",
           "[proxy][workers]") {
-  auto listeners = bindWorkerListeners({{"127.0.0.1", 0}, {"127.0.0.1", 0}}, 3);
+  auto listeners = bindWorkerListeners({{"127.0.0.1", 0}, {"127.0.0.1", 0}}, 3, 16);
   REQUIRE(listeners.has_value());
   REQUIRE(listeners->sockets.size() == 3);
   REQUIRE(listeners->shown.size() == 2);
@@ -73,10 +73,10 @@ TEST_CASE("proxy: each worker gets a listening socket on the one port the kernel
 TEST_CASE("proxy: an address another socket listens on is refused", "[proxy][workers]") {
   const int taken = plainListener();
   const uint16_t port = portOf(taken);
-  CHECK_FALSE(bindWorkerListeners({{"127.0.0.1", 0}, {"127.0.0.1", port}}, 2).has_value());
+  CHECK_FALSE(bindWorkerListeners({{"127.0.0.1", 0}, {"127.0.0.1", port}}, 2, 16).has_value());
   ::close(taken);
   // Free again: the same port binds now.
-  auto listeners = bindWorkerListeners({{"127.0.0.1", port}}, 2);
+  auto listeners = bindWorkerListeners({{"127.0.0.1", port}}, 2, 16);
   REQUIRE(listeners.has_value());
   CHECK(portOf(listeners->sockets[1][0]) == port);
   listeners->closeAllBut(-1);
