@@ -252,9 +252,8 @@ void Socket::onWriteDone(uv_write_t* req, int status) {
 int Socket::shutdown() {
   if (state_ != State::Open) return UV_EBADF;
   if (shutdownStarted_) return kShutdownQueued;
-  // Nothing of ours in flight (pendingWriteBytes_ counts every uv_write until its callback) and
-  // nothing in libuv's queue: every byte written so far is in the kernel, and FIN may follow it.
-  if (pendingWriteBytes_ == 0 && uv_stream_get_write_queue_size(stream()) == 0) {
+  // Every byte written so far is in the kernel: FIN may follow it at once.
+  if (allWritten()) {
     const int rc = shutdownNow();
     if (rc < 0) return rc;
     shutdownStarted_ = true;
@@ -267,6 +266,11 @@ int Socket::shutdown() {
   shutdownStarted_ = true;
   req.release();  // owned by libuv until onShutdown
   return kShutdownQueued;
+}
+
+bool Socket::allWritten() const {
+  return pendingWriteBytes_ == 0 &&
+         uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_)) == 0;
 }
 
 int Socket::shutdownNow() {

@@ -105,6 +105,9 @@ class Socket : public SlabAllocated<Socket> {
   // but a large remainder is not copied: the source's read buffer itself is queued.
   int writeFrom(Socket& source);
   size_t pendingWriteBytes() const { return pendingWriteBytes_; }
+  // Every byte written so far is in the kernel: nothing of ours in flight (pendingWriteBytes
+  // counts each write until its callback) and nothing in libuv's queue.
+  bool allWritten() const;
   // Sends FIN after every byte written so far. With no write queued, FIN goes out at once and
   // the caller is told so by the result, as write() does, rather than by a handler event from
   // inside this call (callers are in the middle of a state change): kShutdownSent (FIN is out;

@@ -90,6 +90,14 @@ void Tunnel::onSocketEof(Socket& socket) {
 }
 
 bool Tunnel::shutdownTowards(Socket& destination) {
+  // The last direction to finish, towards a socket whose own FIN we have read and passed on, with
+  // nothing left to write to it: closing the tunnel sends this FIN too (close(2) sends FIN on a
+  // socket with nothing unread, and a socket read to EOF has nothing unread), so a shutdown(2)
+  // first would only cost a syscall per tunnel.
+  if (directionFrom(destination).shutdownDone && destination.allWritten()) {
+    close("both directions finished");
+    return false;
+  }
   const int rc = destination.shutdown();
   if (rc < 0) {
     close("tunnel shutdown failed");

@@ -80,6 +80,16 @@ class HalfClose(TunnelTestCase):
         self.assertCounters(counters, tunnels_opened=1, tunnels_closed=1, timeout_tunnel_idle=0)
 
     def test_backend_eof_reaches_the_client_which_still_sends(self):
+        # 300 kB: the client's FIN comes while hoplite still has bytes queued for the backend.
+        self.backend_eof_then_client_sends(os.urandom(300000))
+
+    def test_the_last_fin_after_a_short_late_message_is_a_clean_eof(self):
+        # A few bytes, written at once: the client's FIN finds nothing queued, and hoplite ends
+        # the tunnel by closing the backend's socket. The backend must still read the bytes and
+        # then a clean EOF, not a reset.
+        self.backend_eof_then_client_sends(b"one last word")
+
+    def backend_eof_then_client_sends(self, late):
         done = threading.Event()
         got = []
 
@@ -95,7 +105,6 @@ class HalfClose(TunnelTestCase):
         client = self.open_tunnel(proxy)
         self.assertEqual(client.read_to_eof(), b"server is done talking\n")
         # Our direction is still open: send after the server's FIN.
-        late = os.urandom(300000)
         client.send(late)
         client.shutdown_write()
         self.assertTrue(done.wait(harness.IO_TIMEOUT), "the backend never saw the client's EOF")
