@@ -407,6 +407,9 @@ def run_ws_scenario(setup, args, results, key, title, mode, extra, duration):
             raw = run_ws(setup, mode, setup.ports[system], extra, duration)
             r = ws_metrics(mode, raw)
             r["cpu_s"] = cpu_seconds(pids) - cpu0
+            # The CPU time covers the warm-up too, and so does all_cycles.
+            if mode == "handshake" and raw.get("all_cycles"):
+                r["cpu_us_per_cycle"] = r["cpu_s"] / raw["all_cycles"] * 1e6
             results.add(key, title, system, r)
             log(f"{key} rep {rep + 1} {system}: {r}")
 

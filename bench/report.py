@@ -23,6 +23,7 @@ METRICS = {
     "p50_ms": ("p50 latency", "ms", 1, False, 3),
     "p99_ms": ("p99 latency", "ms", 1, False, 3),
     "cpu_s_per_100k": ("CPU (user+sys) per 100k requests", "s", 1, False, 2),
+    "cpu_us_per_cycle": ("CPU (user+sys) per open + handshake + close", "µs", 1, False, 1),
     "kib_per_tunnel": ("RSS per idle tunnel", "KiB", 1, False, 2),
     "established": ("tunnels established", "", 1, True, 0),
     "rss_after_kib": ("RSS with the tunnels open", "MiB", 1 / 1024, False, 1),
@@ -38,14 +39,14 @@ SHOWN = {
     "s2": ["rps", "bytes_per_s", "p99_ms", "errors"],
     "s3": ["rps", "p99_ms", "errors"],
     "s4": ["rps", "p99_ms", "errors"],
-    "s5": ["rate", "p50_ms", "p99_ms", "errors"],
+    "s5": ["rate", "p50_ms", "p99_ms", "cpu_us_per_cycle", "errors"],
     "s6": ["rate", "p50_ms", "p99_ms", "errors"],
     "s7": ["bytes_per_s", "errors"],
     "s8_idle_50k": ["established", "rss_after_kib", "kib_per_tunnel", "workers"],
     "s8": ["kib_per_tunnel", "established"],
     "s10": ["kib_per_connection", "open_connections"],
     "s11_small": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
-    "s11_handshake": ["rate", "p50_ms", "p99_ms", "errors"],
+    "s11_handshake": ["rate", "p50_ms", "p99_ms", "cpu_us_per_cycle", "errors"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel

@@ -218,6 +218,7 @@ void LoadRun::onClosed(Connection& connection, bool clean) {
     // Connections cut short by the end of the window are neither cycles nor errors.
     if (stage_ == Stage::Measuring) {
       if (connection.established && clean) {
+        ++allCycles_;
         if (afterWarmup()) ++cycles_;
       } else {
         ++errors_;
@@ -344,14 +345,14 @@ void LoadRun::printResult() const {
   std::printf(
       "{\"mode\":\"%s\",\"connections\":%d,\"message_bytes\":%zu,\"seconds\":%.3f,"
       "\"opened\":%zu,\"established\":%zu,\"failed\":%zu,\"lost\":%zu,\"errors\":%" PRIu64
-      ",\"handshakes\":%" PRIu64 ",\"cycles\":%" PRIu64
+      ",\"handshakes\":%" PRIu64 ",\"cycles\":%" PRIu64 ",\"all_cycles\":%" PRIu64
       ",\"cycles_per_s\":%.1f,"
       "\"messages\":%" PRIu64 ",\"messages_per_s\":%.1f,\"bytes\":%" PRIu64
       ",\"bytes_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
       "\"interrupted\":%s}\n",
       modeName(options_.mode), options_.connections,
       options_.mode == Mode::Idle ? kIdleProbeBytes : options_.messageBytes, seconds, opened_,
-      established_, failed_, lost_, errors_, handshakes_, cycles_,
+      established_, failed_, lost_, errors_, handshakes_, cycles_, allCycles_,
       rate(static_cast<double>(cycles_)), messages_, rate(static_cast<double>(messages_)), bytes_,
       rate(static_cast<double>(bytes_)), p50, p99, p999, interrupted_ ? "true" : "false");
   std::fflush(stdout);

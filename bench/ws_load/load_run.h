@@ -77,6 +77,8 @@ class LoadRun : public ConnectionOwner {
   // Figures.
   std::uint64_t handshakes_ = 0;
   std::uint64_t cycles_ = 0;
+  // Cycles of the warm-up too: what a target's CPU time over the whole run is divided by.
+  std::uint64_t allCycles_ = 0;
   std::uint64_t errors_ = 0;
   std::uint64_t messages_ = 0;
   std::uint64_t bytes_ = 0;
