@@ -11,6 +11,7 @@
 #include "policy/forwarded.h"
 #include "proxy/session.h"
 #include "proxy/socket.h"
+#include "proxy/stop_signal.h"
 #include "proxy/supervisor.h"
 
 namespace hoplite::proxy {
@@ -341,8 +342,9 @@ void Server::finishShutdownIfDone() {
   finished_ = true;
   // Sessions may still have parked upstream connections while finishing.
   for (auto& [name, pool] : pools_) pool->closeAll();
-  uv_close(reinterpret_cast<uv_handle_t*>(&drainSignal_), &Server::onHandleClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&secondSignal_), &Server::onHandleClosed);
+  // Ignored from now on rather than fatal (see closeStopSignal).
+  closeStopSignal(&drainSignal_, &Server::onHandleClosed);
+  closeStopSignal(&secondSignal_, &Server::onHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
   idleSweeper_.close();
   heapTrimmer_.close();

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "proxy/stop_signal.h"
 #include "proxy/worker_listeners.h"
 
 namespace hoplite::proxy {
@@ -200,8 +201,9 @@ class Supervisor {
     }
     std::fprintf(stderr, "hoplite: counters: %s\n", total_.toText().c_str());
     std::fflush(stderr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    // A late SIGTERM or SIGINT must not kill the supervisor before it exits with its own code.
+    closeStopSignal(&sigterm_, nullptr);
+    closeStopSignal(&sigint_, nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
   }
 
