@@ -243,6 +243,9 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
   sigaddset(&watched, SIGTERM);
   sigaddset(&watched, SIGINT);
   sigaddset(&watched, SIGCHLD);
+  // Inherited by the workers, and kept until their handlers are installed: a force stop sent
+  // while a worker starts waits for it too, instead of killing it.
+  sigaddset(&watched, kForceStopSignal);
   sigprocmask(SIG_BLOCK, &watched, &previous);
 
   std::optional<WorkerListeners> listeners = bindWorkerListeners(

@@ -22,8 +22,9 @@ struct WorkerRole {
   // Lines to the supervisor (kReadyLine once serving, then counterLine at exit), each written
   // whole in one write, which a pipe keeps in one piece; closed at exit.
   int reportPipe = -1;
-  // SIGTERM stays blocked from the fork until the worker's own handler is installed, so that a
-  // stop sent while it starts waits for it instead of killing it; this mask is restored then.
+  // SIGTERM and kForceStopSignal stay blocked from the fork until the worker's own handlers are
+  // installed, so that a stop sent while it starts waits for it instead of killing it; this mask
+  // is restored then.
   sigset_t signalMaskAfterStart{};
 };
 
