@@ -25,6 +25,7 @@ METRICS = {
     "cpu_s_per_100k": ("CPU (user+sys) per 100k requests", "s", 1, False, 2),
     "cpu_us_per_cycle": ("CPU (user+sys) per open + handshake + close", "µs", 1, False, 1),
     "kib_per_tunnel": ("RSS per idle tunnel", "KiB", 1, False, 2),
+    "tunnels": ("tunnels asked for", "", 1, True, 0),
     "established": ("tunnels established", "", 1, True, 0),
     "rss_after_kib": ("RSS with the tunnels open", "MiB", 1 / 1024, False, 1),
     "errors": ("errors", "", 1, False, 0),
@@ -42,7 +43,7 @@ SHOWN = {
     "s5": ["rate", "p50_ms", "p99_ms", "cpu_us_per_cycle", "errors"],
     "s6": ["rate", "p50_ms", "p99_ms", "errors"],
     "s7": ["bytes_per_s", "errors"],
-    "s8_idle_50k": ["established", "rss_after_kib", "kib_per_tunnel", "workers"],
+    "s8_idle_50k": ["tunnels", "established", "rss_after_kib", "kib_per_tunnel", "workers"],
     "s8": ["kib_per_tunnel", "established"],
     "s10": ["kib_per_connection", "open_connections"],
     "s11_small": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
@@ -171,9 +172,12 @@ def targets(summary):
         n = median(summary, "s8_idle_50k_hoplite", "established", "hoplite")
         workers = median(summary, "s8_idle_50k_hoplite", "workers", "hoplite")
         per = median(summary, "s8_idle_50k_hoplite", "kib_per_tunnel", "hoplite")
+        asked = median(summary, "s8_idle_50k_hoplite", "tunnels", "hoplite")
         how = f" over {fmt(workers, 0)} workers" if workers and workers > 1 else ""
-        add("50,000 idle tunnels held (hoplite)", n, "50000", None if n is None else n >= 50000,
-            f"{fmt(n, 0)} established{how}; RSS "
+        # A run that asked for fewer (the quick mode's 20,000) says nothing about 50,000.
+        measured = n is not None and (asked is None or asked >= 50000)
+        add("50,000 idle tunnels held (hoplite)", n, "50000", n >= 50000 if measured else None,
+            f"{fmt(n, 0)} of {fmt(asked, 0)} asked for established{how}; RSS "
             f"{fmt_mib(median(summary, 's8_idle_50k_hoplite', 'rss_after_kib', 'hoplite'), 1024)} "
             f"MiB, {fmt(per, 2)} KiB per tunnel")
     return rows
