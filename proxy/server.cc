@@ -112,7 +112,9 @@ Server::Server(uv_loop_t* loop, const conf::Config& config, std::vector<int> inh
       config_(config),
       debugLog_(debugLogWanted()),
       idleSweeper_(loop, [] {}),
-      heapTrimmer_(loop, debugLog_, buffers_, [] {}) {
+      heapTrimmer_(loop, debugLog_, buffers_, [] {}),
+      surplusTimer_(
+          loop, [this] { trimSurplus(); }, [] {}) {
   for (const auto& [name, upstream] : config_.upstreams) {
     conf::Upstream named = upstream;
     named.name = name;
@@ -132,6 +134,7 @@ bool Server::start() {
   const bool worker = !inheritedListeners_.empty();
   uv_signal_start(&drainSignal_, &Server::onSignal, SIGTERM);
   uv_signal_start(&secondSignal_, &Server::onSignal, worker ? kForceStopSignal : SIGINT);
+  surplusTimer_.start(kTrimPeriod);
   if (worker) {
     for (const int fd : inheritedListeners_) {
       if (!startInheritedListener(fd)) {
@@ -337,6 +340,11 @@ void Server::onDrainTimeout() {
   for (ClientConnection* connection : snapshot) connection->forceClose();
 }
 
+void Server::trimSurplus() {
+  buffers_.trimSurplus();
+  surplusTimer_.start(kTrimPeriod);
+}
+
 void Server::finishShutdownIfDone() {
   if (!draining_ || finished_ || !connections_.empty()) return;
   finished_ = true;
@@ -348,6 +356,7 @@ void Server::finishShutdownIfDone() {
   uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
   idleSweeper_.close();
   heapTrimmer_.close();
+  surplusTimer_.close();
   readBatch_.close();
 }
 

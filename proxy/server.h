@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "proxy/heap_trimmer.h"
 #include "proxy/idle_sweeper.h"
 #include "proxy/read_batch.h"
+#include "proxy/timer.h"
 #include "proxy/upstream_pool.h"
 
 namespace hoplite::proxy {
@@ -81,6 +83,9 @@ class Server {
   void acceptOne(Listener& listener);
   static void onSignal(uv_signal_t* handle, int signum);
   void onDrainTimeout();
+  // Once per kTrimPeriod: the read buffers that the loop did not use in the whole period are
+  // freed (BufferPool::trimSurplus).
+  void trimSurplus();
   void finishShutdownIfDone();
   static void onHandleClosed(uv_handle_t* handle);
 
@@ -100,6 +105,8 @@ class Server {
   bool debugLog_ = false;  // before the members whose constructors read it
   IdleSweeper idleSweeper_;
   HeapTrimmer heapTrimmer_;
+  static constexpr std::chrono::milliseconds kTrimPeriod{1000};
+  Timer surplusTimer_;
   bool draining_ = false;
   bool finished_ = false;
 };
