@@ -342,6 +342,7 @@ void Server::onDrainTimeout() {
 
 void Server::trimSurplus() {
   buffers_.trimSurplus();
+  for (auto& [name, pool] : pools_) pool->trimSurplus();
   surplusTimer_.start(kTrimPeriod);
 }
 

@@ -83,8 +83,8 @@ class Server {
   void acceptOne(Listener& listener);
   static void onSignal(uv_signal_t* handle, int signum);
   void onDrainTimeout();
-  // Once per kTrimPeriod: the read buffers that the loop did not use in the whole period are
-  // freed (BufferPool::trimSurplus).
+  // Once per kTrimPeriod: the read buffers and the idle upstream connections that the loop did
+  // not use in the whole period are freed or closed (BufferPool, UpstreamPool::trimSurplus).
   void trimSurplus();
   void finishShutdownIfDone();
   static void onHandleClosed(uv_handle_t* handle);

@@ -39,6 +39,7 @@ UpstreamPool::IdleConnection UpstreamPool::takeIdle() {
   if (idle_.empty()) return {};
   IdleConnection connection = std::move(idle_.back());
   idle_.pop_back();
+  untakenSincePeriod_ = std::min(untakenSincePeriod_, idle_.size());
   // Left reading: the new owner reads it at once for the response, and a stop/start pair would
   // cost two epoll_ctl calls per request. It becomes the handler before the next loop turn.
   connection.socket->setHandler(nullptr);
@@ -52,13 +53,18 @@ void UpstreamPool::release(std::unique_ptr<Socket> socket,
     Socket::dispose(std::move(socket));
     return;
   }
-  if (idle_.size() >= upstream_.keepalive) {
-    Socket::dispose(std::move(idle_.front().socket));
-    idle_.erase(idle_.begin());
-  }
   socket->setHandler(this);
   socket->setReading(true);
   idle_.push_back({std::move(socket), std::move(parser)});
+}
+
+void UpstreamPool::trimSurplus() {
+  const size_t surplus =
+      idle_.size() > upstream_.keepalive ? idle_.size() - upstream_.keepalive : 0;
+  const size_t unused = std::min(surplus, untakenSincePeriod_);
+  for (size_t i = 0; i < unused; ++i) Socket::dispose(std::move(idle_[i].socket));
+  idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(unused));
+  untakenSincePeriod_ = idle_.size();
 }
 
 void UpstreamPool::closeAll() {
@@ -73,6 +79,7 @@ void UpstreamPool::drop(Socket& socket) {
   if (it == idle_.end()) return;
   std::unique_ptr<Socket> owned = std::move(it->socket);
   idle_.erase(it);
+  untakenSincePeriod_ = std::min(untakenSincePeriod_, idle_.size());
   Socket::dispose(std::move(owned));
 }
 

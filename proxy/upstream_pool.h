@@ -14,6 +14,16 @@ namespace hoplite::proxy {
 // Idle connections are kept reading: any byte, EOF or error from an idle connection means the
 // server closed it (or broke HTTP), and the connection is dropped at once instead of failing the
 // next request. A request that still meets a stale connection is retried once by the Session.
+//
+// `keepalive` is how many idle connections stay open however long they wait. More than that stay
+// parked while the traffic keeps using them: with more requests in flight than `keepalive`, a
+// pool that closed every connection beyond it on release opened as many again a moment later
+// (at 1,000 keep-alive clients and keepalive 256, 0.39 new upstream connections per request and
+// twice the CPU per request; bench/README.md, "Upstream connections beyond keepalive"). The
+// connections that no request took during a whole period are closed by trimSurplus(), oldest
+// first, down to `keepalive`: HAProxy keeps idle connections and purges the unused ones every
+// pool-purge-delay in the same way. Requests take the most recently parked connection, so the
+// ones that stay unused are the oldest.
 class UpstreamPool final : private SocketHandler {
  public:
   // An idle keep-alive connection with the parser of its responses, which waits at a message
@@ -46,9 +56,13 @@ class UpstreamPool final : private SocketHandler {
   // loop.
   IdleConnection takeIdle();
   // Parks a connection whose last response completed cleanly, with its parser (between
-  // messages, its head released), or disposes of both when the pool holds `keepalive` already
-  // or is closed.
+  // messages, its head released), or disposes of both when `keepalive` is 0 or the pool is
+  // closed.
   void release(std::unique_ptr<Socket> socket, std::unique_ptr<parser::ResponseParser> parser);
+  // Closes the idle connections beyond `keepalive` that no request took since the last call,
+  // oldest first, and starts a new period. Called once per period by the Server.
+  void trimSurplus();
+  size_t idleCount() const { return idle_.size(); }
   // Disposes of every idle connection and refuses later ones (shutdown).
   void closeAll();
 
@@ -71,6 +85,7 @@ class UpstreamPool final : private SocketHandler {
   size_t nextServer_ = 0;
   std::vector<uint64_t> failedUntil_;  // per server: uv_now() before which it is skipped
   std::vector<IdleConnection> idle_;   // oldest first
+  size_t untakenSincePeriod_ = 0;      // the low-water mark of idle_.size() this period
   bool closed_ = false;
 };
 

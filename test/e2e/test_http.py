@@ -132,6 +132,59 @@ class KeepAliveAndPipelining(harness.E2ETestCase):
         self.assertCounters(counters, requests=1, errors_5xx=0)
 
 
+class UpstreamConnectionsBeyondKeepalive(harness.E2ETestCase):
+    """More requests in flight than `keepalive`: the extra upstream connections stay parked while
+    requests keep using them, and are closed once a whole period (1 s) passed without one."""
+
+    IN_FLIGHT = 4
+
+    def test_extra_connections_are_reused_then_closed_when_unused(self):
+        # Each round's requests are answered only once all of them reached the backend, so each
+        # round needs IN_FLIGHT upstream connections at the same time.
+        rounds = {f"/round/{n}": threading.Barrier(self.IN_FLIGHT, timeout=harness.IO_TIMEOUT)
+                  for n in (1, 2)}
+
+        def handler(peer, index):
+            while True:
+                try:
+                    request = peer.read_request()
+                except EOFError:
+                    backend.record(("closed", index))
+                    return
+                barrier = rounds.get(request.target)
+                if barrier is not None:
+                    barrier.wait()
+                peer.send(build_response(200, headers=[("Content-Length", "2")], body=b"ok"))
+
+        backend = self.fake_backend(handler)
+        proxy = self.hoplite([backend], keepalive=1)
+        clients = [self.connect(proxy.port) for _ in range(self.IN_FLIGHT)]
+
+        def one_round(target):
+            for client in clients:
+                client.send(build_request("GET", target, [("Host", "app.test")]))
+            for client in clients:
+                self.assertEqual(client.read_response().status, 200)
+
+        one_round("/round/1")
+        self.assertEqual(backend.accepted, self.IN_FLIGHT)
+        # At once again: the connections beyond keepalive=1 were parked, not closed.
+        one_round("/round/2")
+        self.assertEqual(backend.accepted, self.IN_FLIGHT)
+        # Unused for a whole period, all but `keepalive` of them are closed by hoplite.
+        harness.wait_until(lambda: len(backend.requests) == self.IN_FLIGHT - 1,
+                           what="the unused upstream connections to close")
+        # The one kept still serves.
+        clients[0].send(build_request("GET", "/after", [("Host", "app.test")]))
+        self.assertEqual(clients[0].read_response().status, 200)
+        self.assertEqual(backend.accepted, self.IN_FLIGHT)
+        self.assertEqual(len(backend.requests), self.IN_FLIGHT - 1)
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, requests=2 * self.IN_FLIGHT + 1,
+                            upstream_connects=self.IN_FLIGHT,
+                            upstream_reused=self.IN_FLIGHT + 1, upstream_retries=0)
+
+
 class Bodies(harness.E2ETestCase):
     def setUp(self):
         super().setUp()
