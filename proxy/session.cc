@@ -840,6 +840,12 @@ void Session::finishAndClose() {
   if (phase_ == Phase::Closing) return;
   if (phase_ == Phase::FlushingBeforeClose || phase_ == Phase::LingeringClose) return;
   dropUpstream();
+  if (clientSendsNoMore() && client_->allWritten()) {
+    // close(2) sends the FIN itself, after the bytes still in the kernel: no shutdown(2), and
+    // no read of an EOF that nothing needs to wait for (see clientSendsNoMore).
+    close("finished");
+    return;
+  }
   enterPhase(Phase::FlushingBeforeClose);
   const int rc = client_->shutdown();
   if (rc < 0) {
@@ -853,8 +859,13 @@ void Session::finishAndClose() {
   updateReadState();
 }
 
+bool Session::clientSendsNoMore() const {
+  return clientSentEof_ ||
+         (!exchange_.request.keepAlive && exchange_.requestComplete && client_->buffered() == 0);
+}
+
 void Session::onClientFinSent() {
-  if (clientSentEof_) {
+  if (clientSendsNoMore()) {
     close("finished");
     return;
   }

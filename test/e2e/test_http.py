@@ -185,6 +185,42 @@ class UpstreamConnectionsBeyondKeepalive(harness.E2ETestCase):
                             upstream_reused=self.IN_FLIGHT + 1, upstream_retries=0)
 
 
+class CloseAfterResponse(harness.E2ETestCase):
+    """How hoplite ends a connection after its last response: at once when the client said it
+    sends nothing more, with a lingering close (reading until the client's EOF, briefly) when
+    client bytes may still come and would turn the close into a reset."""
+
+    CLOSED = r"^hoplite: session \S+ closed: (.*)$"
+
+    def test_a_client_that_said_close_is_closed_without_lingering(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], debug=True)
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", "/bye", [("Host", "app.test"), ("Connection", "close")]))
+        response = client.read_response()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header("Connection"), "close")
+        self.assertEqual(client.read_to_eof(), b"")  # a clean FIN after the whole response
+        # The client keeps its socket open: hoplite did not wait for its EOF.
+        closed = proxy.stderr.wait_for(self.CLOSED, harness.IO_TIMEOUT)
+        self.assertIsNotNone(closed, proxy.stderr.text())
+        self.assertEqual(closed.group(1), "finished")
+        self.stop_hoplite(proxy)
+
+    def test_a_rejected_request_still_gets_a_lingering_close(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], debug=True)
+        client = self.connect(proxy.port)
+        # A space before the colon: 400, and the rest of what the client sent is unknown.
+        client.send(b"GET /bad HTTP/1.1\r\nHost : app.test\r\n\r\n")
+        self.assertEqual(client.read_response().status, 400)
+        self.assertEqual(client.read_to_eof(), b"")
+        closed = proxy.stderr.wait_for(self.CLOSED, harness.IO_TIMEOUT)
+        self.assertIsNotNone(closed, proxy.stderr.text())
+        self.assertEqual(closed.group(1), "linger expired")
+        self.stop_hoplite(proxy)
+
+
 class Bodies(harness.E2ETestCase):
     def setUp(self):
         super().setUp()
