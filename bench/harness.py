@@ -130,6 +130,19 @@ def cpu_seconds(pids):
     return total / CLK_TCK
 
 
+def page_faults(pids):
+    """Minor plus major page faults of `pids` so far (/proc/PID/stat fields 10 and 12)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[7]) + int(fields[9])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
 def machine_busy_jiffies():
     with open("/proc/stat") as f:
         values = [int(v) for v in f.readline().split()[1:]]
@@ -221,6 +234,24 @@ class Setup:
         wait_listening(port, proc, host=host)
         return proc, port
 
+    def start_origin(self):
+        """nginx serving a 3-byte file (scenario 12's origin), in the foreground."""
+        port = pick_port(PORT_BASE + 40, self.taken)
+        self.counter += 1
+        tag = f"origin-{self.counter}"
+        tmp = os.path.join(self.run_dir, "origin-tmp")
+        www = os.path.join(tmp, "www")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "small"), "wb") as f:
+            f.write(b"ok\n")
+        values = {"PORT": port, "RUNDIR": tmp, "WWW": www, "NOFILE": self.nofile,
+                  "WORKER_CONNECTIONS": max(1024, self.nofile - 100)}
+        cfg = self.fill("nginx-origin.conf", values, f"{tag}.conf")
+        proc = PROCS.start(["nginx", "-c", cfg, "-e", os.path.join(tmp, "origin-error.log"),
+                            "-g", "daemon off;"], os.path.join(self.run_dir, f"{tag}.log"))
+        wait_listening(port, proc)
+        return proc, port
+
     def start_proxy(self, name, backends, maxconn=60000, workers=1):
         """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list),
         with `workers` processes (hoplite, nginx) or threads (HAProxy)."""
@@ -253,8 +284,12 @@ class Setup:
         wait_listening(port, proc)
         return proc, port
 
-    def start_all(self, workers=1):
-        backend, bport = self.start_backend(port=pick_port(PORT_BASE, self.taken))
+    def start_all(self, workers=1, origin=False):
+        """The backend (demo_backend, or nginx as the origin) and every proxy in front of it."""
+        if origin:
+            backend, bport = self.start_origin()
+        else:
+            backend, bport = self.start_backend(port=pick_port(PORT_BASE, self.taken))
         self.backend = backend
         self.procs["direct"], self.ports["direct"] = backend, bport
         for name in SYSTEMS:
@@ -434,6 +469,43 @@ def all_cores_scenario(setup, args, results):
                 run_ws_scenario(setup, args, results, "s11_handshake",
                                 f"11. all cores ({cores} workers each): WebSocket open + "
                                 f"handshake + close, 50 concurrent", mode, extra, d)
+    finally:
+        setup.stop_all()
+
+
+SWEEP_CONNECTIONS = [50, 200, 1000, 5000]
+
+
+def origin_scenario(setup, args, results):
+    """Scenario 12: nginx as the origin (a 3-byte static file) instead of demo_backend, with
+    keep-alive at 50, 200, 1,000 and 5,000 connections, and a new connection per request at 50.
+    Each point reports requests/s, p99, the proxy's CPU and page faults per request (/proc), so
+    that a cost that grows with connections shows as a rising line (the sweep chart)."""
+    setup.start_all(origin=True)
+    try:
+        for system in SYSTEMS:
+            run_wrk(f"http://127.0.0.1:{setup.ports[system]}/small", 200, 1)
+        points = [(f"s12_sweep_c{n}", f"12. nginx origin: keep-alive, 3 B file, {n} connections",
+                   n, ()) for n in args.sweep]
+        points.append(("s12_close", "12. nginx origin: Connection: close per request, 3 B file, "
+                       "50 connections", 50, ("-H", "Connection: close")))
+        for key, title, conns, extra in points:
+            for rep in range(args.reps):
+                for system in SYSTEMS:
+                    pids = setup.pids(system)
+                    cpu0, faults0 = cpu_seconds(pids), page_faults(pids)
+                    r = run_wrk(f"http://127.0.0.1:{setup.ports[system]}/small", conns,
+                                args.duration, extra)
+                    cpu1, faults1 = cpu_seconds(pids), page_faults(pids)
+                    if r["requests"] > 0:
+                        r["cpu_us_per_request"] = (cpu1 - cpu0) / r["requests"] * 1e6
+                        r["faults_per_request"] = (faults1 - faults0) / r["requests"]
+                    r["connections"] = conns
+                    results.add(key, title, system, r)
+                    log(f"{key} rep {rep + 1} {system}: {r['rps']:.0f} req/s, "
+                        f"{r.get('cpu_us_per_request', 0):.1f} us CPU, "
+                        f"{r.get('faults_per_request', 0):.4f} faults per request, "
+                        f"errors {r['errors']}")
     finally:
         setup.stop_all()
 
@@ -676,8 +748,11 @@ def main():
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
     ap.add_argument("--out", help="raw results JSON path")
-    ap.add_argument("--scenarios", default="http,ws,allcores,memory,keepalive,50k",
-                    help="comma list of groups: http, ws, allcores, memory, keepalive, 50k")
+    ap.add_argument("--scenarios", default="http,ws,allcores,origin,memory,keepalive,50k",
+                    help="comma list of groups: http, ws, allcores, origin, memory, keepalive, "
+                         "50k")
+    ap.add_argument("--sweep", default=",".join(str(n) for n in SWEEP_CONNECTIONS),
+                    help="connection counts of scenario 12's keep-alive sweep")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help="comma list, a subset of direct,hoplite,nginx,haproxy (for development)")
     ap.add_argument("--reps", type=int)
@@ -705,6 +780,7 @@ def main():
     # no connection has ended for a second); the same pause for every system.
     args.idle_hold = 2.0 if quick else 3.0
     groups = set(args.scenarios.split(","))
+    args.sweep = [int(n) for n in args.sweep.split(",") if n]
 
     run_dir = os.path.join(args.build_dir, "bench-run")
     os.makedirs(run_dir, exist_ok=True)
@@ -751,6 +827,8 @@ def main():
         setup.stop_all()
         if "allcores" in groups:
             all_cores_scenario(setup, args, results)
+        if "origin" in groups:
+            origin_scenario(setup, args, results)
         if "memory" in groups:
             memory_scenario(setup, args, results)
         if "keepalive" in groups:

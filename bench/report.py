@@ -32,6 +32,8 @@ METRICS = {
     "workers": ("hoplite worker processes", "", 1, True, 0),
     "kib_per_connection": ("RSS per idle keep-alive connection", "KiB", 1, False, 2),
     "open_connections": ("connections held open", "", 1, True, 0),
+    "cpu_us_per_request": ("CPU (user+sys) per request", "µs", 1, False, 1),
+    "faults_per_request": ("page faults per request", "", 1, False, 4),
 }
 
 # Which metrics each scenario shows, in order.
@@ -48,6 +50,7 @@ SHOWN = {
     "s10": ["kib_per_connection", "open_connections"],
     "s11_small": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
     "s11_handshake": ["rate", "p50_ms", "p99_ms", "cpu_us_per_cycle", "errors"],
+    "s12": ["rps", "p99_ms", "cpu_us_per_request", "faults_per_request", "errors"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel
@@ -154,6 +157,7 @@ def targets(summary):
         add("s11 (all cores) handshakes/s hoplite/haproxy", ratio(h, x), ">= 1.0",
             None if ratio(h, x) is None else h >= x,
             f"hoplite {fmt(h, 0)} vs haproxy {fmt(x, 0)} /s")
+    sweep_targets(summary, add)
     for sid in ["s7_bulk_1", "s7_bulk_100"]:
         h = median(summary, sid, "bytes_per_s", "hoplite")
         d = median(summary, sid, "bytes_per_s", "direct")
@@ -183,6 +187,109 @@ def targets(summary):
     return rows
 
 
+def sweep_ids(summary):
+    """Scenario 12's keep-alive points, by connection count."""
+    points = [(int(s.rsplit("_c", 1)[1]), s) for s in summary if s.startswith("s12_sweep_c")]
+    return sorted(points)
+
+
+def sweep_targets(summary, add):
+    """The performance issue's targets on scenario 12 (nginx as the origin), and its handshake
+    and all-cores rows; listed only when scenario 12 was measured."""
+    points = sweep_ids(summary)
+    if not points:
+        return
+    base = median(summary, points[0][1], "cpu_us_per_request", "hoplite")
+    for conns, sid in points:
+        h = median(summary, sid, "cpu_us_per_request", "hoplite")
+        for other in ("nginx", "haproxy"):
+            x = median(summary, sid, "cpu_us_per_request", other)
+            r = ratio(h, x)
+            add(f"{sid} CPU per request hoplite/{other}", r, "<= 0.85",
+                None if r is None else r <= 0.85, f"hoplite {fmt(h, 1)} vs {other} {fmt(x, 1)} µs")
+        if conns in (200, 1000):
+            f = median(summary, sid, "faults_per_request", "hoplite")
+            add(f"{sid} page faults per request (hoplite)", f, "< 0.01",
+                None if f is None else f < 0.01, f"{fmt(f, 4)} per request")
+            r = ratio(h, base)
+            add(f"{sid} CPU per request against {points[0][0]} connections (hoplite)", r,
+                "<= 1.10", None if r is None else r <= 1.10,
+                f"{fmt(h, 1)} vs {fmt(base, 1)} µs")
+        if conns == 200:
+            for other in ("nginx", "haproxy"):
+                h_rps = median(summary, sid, "rps", "hoplite")
+                x_rps = median(summary, sid, "rps", other)
+                r = ratio(h_rps, x_rps)
+                add(f"{sid} requests/s hoplite/{other}", r, ">= 1.1",
+                    None if r is None else r >= 1.1,
+                    f"hoplite {fmt(h_rps, 0)} vs {other} {fmt(x_rps, 0)} req/s")
+    h = median(summary, "s12_close", "cpu_us_per_request", "hoplite")
+    x = median(summary, "s12_close", "cpu_us_per_request", "nginx")
+    add("s12_close CPU per request hoplite/nginx", ratio(h, x), "<= 1.0",
+        None if ratio(h, x) is None else h <= x, f"hoplite {fmt(h, 1)} vs nginx {fmt(x, 1)} µs")
+    h = median(summary, "s5_handshake", "rate", "hoplite")
+    x = median(summary, "s5_handshake", "rate", "haproxy")
+    add("s5 handshakes/s hoplite/haproxy (performance issue)", ratio(h, x), ">= 1.05",
+        None if ratio(h, x) is None else h >= 1.05 * x, f"hoplite {fmt(h, 0)} vs haproxy {fmt(x, 0)} /s")
+    for other in ("nginx", "haproxy"):
+        h = median(summary, "s11_small_c200", "rps", "hoplite")
+        x = median(summary, "s11_small_c200", "rps", other)
+        add(f"s11_small_c200 (all cores) requests/s hoplite/{other} (performance issue)",
+            ratio(h, x), ">= 1.0", None if ratio(h, x) is None else h >= x,
+            f"hoplite {fmt(h, 0)} vs {other} {fmt(x, 0)} req/s")
+
+
+def sweep_chart(summary, out_png, title):
+    """Scenario 12 as lines over the connection count: CPU per request and requests/s, one line
+    per system, so that a cost growing with connections shows as a rising line."""
+    points = sweep_ids(summary)
+    if not points:
+        return False
+    base = os.path.splitext(out_png)[0]
+    dat = base + ".sweep.dat"
+    with open(dat, "w") as f:
+        for conns, sid in points:
+            row = [str(conns)]
+            for metric in ("cpu_us_per_request", "rps"):
+                for s in SYSTEMS:
+                    v = median(summary, sid, metric, s)
+                    row.append("NaN" if v is None else f"{v:.4f}")
+            f.write("\t".join(row) + "\n")
+    n = len(SYSTEMS)
+    names = {"direct": "direct (origin)", "hoplite": "hoplite", "nginx": "nginx",
+             "haproxy": "HAProxy"}
+    # One line type per system, the same in both panels.
+    cpu_plot = ", ".join(f"'{dat}' using 1:{2 + i} with linespoints lt {i + 1} lw 2 "
+                         f"title '{names[s]}'" for i, s in enumerate(SYSTEMS) if s != "direct")
+    rps_plot = ", ".join(f"'{dat}' using 1:{2 + n + i} with linespoints lt {i + 1} lw 2 "
+                         f"title '{names[s]}'" for i, s in enumerate(SYSTEMS))
+    script = f"""
+set terminal pngcairo size 1400,800 font "sans,10"
+set output '{out_png}'
+set multiplot layout 1,2 title "{title}"
+set logscale x
+set xlabel "keep-alive connections"
+set grid
+set key top left
+set yrange [0:*]
+set ylabel "proxy CPU per request, µs (lower is better)"
+plot {cpu_plot}
+set ylabel "requests/s (higher is better)"
+set key bottom left
+plot {rps_plot}
+unset multiplot
+"""
+    gp = base + ".sweep.gp"
+    with open(gp, "w") as f:
+        f.write(script)
+    res = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        print(f"report: gnuplot failed on the sweep chart: {res.stderr[:500]}", file=sys.stderr)
+    for p in (dat, gp):
+        os.remove(p)
+    return True
+
+
 def fmt(value, decimals):
     if value is None:
         return "–"
@@ -201,7 +308,7 @@ def cell(stat, metric):
     return m
 
 
-def markdown(raw, summary, target_rows, chart_name, before=None):
+def markdown(raw, summary, target_rows, chart_name, before=None, sweep_chart_name=None):
     meta = raw["meta"]
     mach = meta["machine"]
     lines = []
@@ -297,6 +404,9 @@ def markdown(raw, summary, target_rows, chart_name, before=None):
                 lines.append(f"| {sid} | {metric} | {fmt(b * scale, dec)} | {fmt(a * scale, dec)} |")
     lines.append("")
     lines.append(f"![main figures]({chart_name})")
+    if sweep_chart_name:
+        lines.append("")
+        lines.append(f"![scenario 12: cost against connections]({sweep_chart_name})")
     lines.append("")
     lines.append("Raw per-run figures are in the JSON file next to this one.")
     return "\n".join(lines) + "\n"
@@ -372,8 +482,12 @@ def main():
     png = os.path.join(args.out_dir, stem + ".png")
     chart(summary, png, f"hoplite vs nginx vs HAProxy, one worker each, all cores in scenario 11 ({meta['date']}, "
                         f"{meta['commit']}, {meta['mode']} mode)")
+    sweep_png = os.path.join(args.out_dir, stem + "-sweep.png")
+    swept = sweep_chart(summary, sweep_png, f"scenario 12, nginx as the origin, one worker each "
+                                            f"({meta['date']}, {meta['commit']}, {meta['mode']} mode)")
     with open(os.path.join(args.out_dir, stem + ".md"), "w") as f:
-        f.write(markdown(raw, summary, target_rows, stem + ".png", before))
+        f.write(markdown(raw, summary, target_rows, stem + ".png", before,
+                         stem + "-sweep.png" if swept else None))
     with open(os.path.join(args.out_dir, stem + ".json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "targets": target_rows, "raw": raw}, f,
                   indent=1)
