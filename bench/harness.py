@@ -118,29 +118,26 @@ def rss_kib(pids):
     return total
 
 
-def cpu_seconds(pids):
+def stat_sum(pids, first, second):
+    """The sum over `pids` of two fields of /proc/PID/stat, numbered as in proc(5); a process
+    that is gone counts nothing."""
     total = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total / CLK_TCK
-
-
-def page_faults(pids):
-    """Minor plus major page faults of `pids` so far (/proc/PID/stat fields 10 and 12)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[7]) + int(fields[9])
+                fields = f.read().rsplit(")", 1)[1].split()  # fields[0] is field 3, the state
+            total += int(fields[first - 3]) + int(fields[second - 3])
         except (FileNotFoundError, ProcessLookupError):
             pass
     return total
+
+
+def cpu_seconds(pids):
+    return stat_sum(pids, 14, 15) / CLK_TCK  # utime, stime
+
+
+def page_faults(pids):
+    return stat_sum(pids, 10, 12)  # minflt, majflt
 
 
 def machine_busy_jiffies():

@@ -279,14 +279,7 @@ set key bottom left
 plot {rps_plot}
 unset multiplot
 """
-    gp = base + ".sweep.gp"
-    with open(gp, "w") as f:
-        f.write(script)
-    res = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
-    if res.returncode != 0:
-        print(f"report: gnuplot failed on the sweep chart: {res.stderr[:500]}", file=sys.stderr)
-    for p in (dat, gp):
-        os.remove(p)
+    run_gnuplot(script, base + ".sweep.gp", [dat], "the sweep chart")
     return True
 
 
@@ -450,13 +443,18 @@ set xtics norotate
 plot '{dat2}' using 2:xtic(1) title 'direct (backend)', '' using 3 title 'hoplite', '' using 4 title 'nginx', '' using 5 title 'HAProxy'
 unset multiplot
 """
-    gp = base + ".gp"
+    run_gnuplot(script, base + ".gp", [dat1, dat2], "the main chart")
+
+
+def run_gnuplot(script, gp, data_files, what):
+    """Runs `script` (written to `gp`), says on stderr if gnuplot failed, and removes the script
+    and its data files."""
     with open(gp, "w") as f:
         f.write(script)
     res = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
     if res.returncode != 0:
-        print(f"report: gnuplot failed: {res.stderr[:500]}", file=sys.stderr)
-    for p in (dat1, dat2, gp):
+        print(f"report: gnuplot failed on {what}: {res.stderr[:500]}", file=sys.stderr)
+    for p in (*data_files, gp):
         os.remove(p)
 
 
