@@ -101,6 +101,9 @@ struct Config {
   Limits limits;
   ForwardedSettings forwarded;
   UpgradeSettings upgrade;
+  // "request_id": the field that carries each request's ID upstream and back to the client
+  // (policy/request_id.h); empty when "off".
+  std::string requestIdField = "X-Request-Id";
 };
 
 }  // namespace hoplite::conf

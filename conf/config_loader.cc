@@ -96,8 +96,8 @@ bool isTokenChar(char c) {
 // ------------------------------------------------------------------------------------------
 // Key tables: one place names every key, its member and (for numbers) what is valid.
 
-constexpr std::string_view kTopKeys[] = {"listen", "upstreams", "routes",  "timeouts",
-                                         "limits", "forwarded", "upgrade", "workers"};
+constexpr std::string_view kTopKeys[] = {"listen",    "upstreams", "routes",  "timeouts",  "limits",
+                                         "forwarded", "upgrade",   "workers", "request_id"};
 constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive"};
 constexpr std::string_view kRouteKeys[] = {"host", "path_prefix", "upstream", "timeouts",
                                            "upgrade"};
@@ -445,6 +445,38 @@ std::optional<uint32_t> readWorkers(Reader& reader, const Json& value, const std
   return std::nullopt;
 }
 
+// "request_id": a field name, or "off". Not a field that hoplite writes or removes itself, and
+// without '_' (the forwarding rules drop such names).
+std::optional<std::string> readRequestId(Reader& reader, const Json& value,
+                                         const std::string& path) {
+  constexpr std::string_view kValid =
+      "use a header field name such as \"X-Request-Id\", or \"off\"";
+  std::optional<std::string> name = reader.string(value, path, kValid);
+  if (!name) return std::nullopt;
+  if (*name == "off") return std::string();
+  if (name->empty() || !std::all_of(name->begin(), name->end(), isTokenChar)) {
+    reader.fail(path, quote(*name) + " is not a header field name; " + std::string(kValid));
+    return std::nullopt;
+  }
+  if (name->find('_') != std::string::npos) {
+    reader.fail(path, quote(*name) + " has an underscore, and hoplite drops such fields; " +
+                          std::string(kValid));
+    return std::nullopt;
+  }
+  static constexpr std::string_view kOwnFields[] = {
+      "host",    "content-length", "transfer-encoding", "connection",
+      "upgrade", "keep-alive",     "proxy-connection",  "te",
+      "trailer", "http2-settings", "forwarded",         "via"};
+  const std::string lower = lowerCase(*name);
+  if (std::find(std::begin(kOwnFields), std::end(kOwnFields), lower) != std::end(kOwnFields) ||
+      lower.starts_with("x-forwarded-")) {
+    reader.fail(
+        path, quote(*name) + " is a field hoplite sets or removes itself; " + std::string(kValid));
+    return std::nullopt;
+  }
+  return name;
+}
+
 ForwardedSettings readForwarded(Reader& reader, const Json& value, const std::string& path) {
   ForwardedSettings settings;
   if (!reader.expectObject(value, path, "{\"trusted_proxies\": [\"10.0.0.0/8\"]}")) {
@@ -766,6 +798,11 @@ LoadResult validate(const Json& root) {
   }
   if (root.contains("workers")) {
     if (auto workers = readWorkers(reader, root["workers"], "/workers")) config.workers = *workers;
+  }
+  if (root.contains("request_id")) {
+    if (auto field = readRequestId(reader, root["request_id"], "/request_id")) {
+      config.requestIdField = *field;
+    }
   }
   if (result.errors.empty()) result.config = std::move(config);
   return result;

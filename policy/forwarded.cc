@@ -152,6 +152,10 @@ void forwardFields(const parser::HeaderList& headers, Keep keep, const std::stri
 
 }  // namespace
 
+bool isTrustedPeer(const PeerInfo& peer, const conf::ForwardedSettings& settings) {
+  return isTrusted(peer.address, settings);
+}
+
 // Contract: see forwarded.h. The output is the input's other fields in their order, followed by
 // the forwarding section in a fixed order: X-Forwarded-For, -Proto, -Port, -Host, Forwarded, Via.
 // Fields a trusted peer sent are moved into that section (so the upstream sees one canonical
@@ -176,11 +180,13 @@ parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string&
 // Contract: see forwarded.h.
 void appendForwardedFields(std::string& out, const parser::HeaderList& headers,
                            const HopByHopFilter& filter, const std::string& host,
-                           const PeerInfo& peer, const conf::ForwardedSettings& settings) {
+                           const PeerInfo& peer, const conf::ForwardedSettings& settings,
+                           std::string_view alsoDrop) {
   forwardFields(
       headers,
-      [&filter](const parser::HeaderField& field) {
-        return field.id != parser::HeaderId::Host && filter.keeps(field);
+      [&filter, alsoDrop](const parser::HeaderField& field) {
+        return field.id != parser::HeaderId::Host && filter.keeps(field) &&
+               (alsoDrop.empty() || !parser::equalsIgnoreCase(field.name, alsoDrop));
       },
       host, peer, settings,
       [&out](std::string_view name, std::string_view value) {

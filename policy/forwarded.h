@@ -22,6 +22,10 @@ struct PeerInfo {
   std::string addressText;
 };
 
+// Whether `peer` is inside forwarded.trusted_proxies: its forwarding fields (and its request ID)
+// are believed.
+bool isTrustedPeer(const PeerInfo& peer, const conf::ForwardedSettings& settings);
+
 // Applies the forwarding rules to end-to-end request fields (already stripped of hop-by-hop ones):
 // - every field whose name contains '_' is dropped (backends often fold '_' into '-');
 // - a peer inside trusted_proxies keeps its X-Forwarded-Proto/-Port/-Host and Forwarded, and the
@@ -45,9 +49,11 @@ parser::HeaderList applyForwarded(parser::HeaderList headers, const std::string&
 // go through applyForwarded's rules and are appended to `out` as "Name: value\r\n", skipping
 // what appendFields would skip. Writes exactly what
 //   appendFields(out, applyForwarded(<stripHopByHop(headers) without Host>, host, peer, settings))
-// writes. `filter` must have been built over `headers`.
+// writes. `filter` must have been built over `headers`. Fields named `alsoDrop` (when not
+// empty; the request ID field, which the caller writes itself) are left out too.
 void appendForwardedFields(std::string& out, const parser::HeaderList& headers,
                            const HopByHopFilter& filter, const std::string& host,
-                           const PeerInfo& peer, const conf::ForwardedSettings& settings);
+                           const PeerInfo& peer, const conf::ForwardedSettings& settings,
+                           std::string_view alsoDrop = {});
 
 }  // namespace hoplite::policy

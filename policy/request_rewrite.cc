@@ -15,12 +15,14 @@ bool expectsContent(std::string_view method) {
 
 // Contract: see request_rewrite.h. Order of the head: request line, Host, end-to-end fields as
 // they arrived (hop-by-hop ones, the client's Host and underscore names removed), the forwarding
-// section of applyForwarded, the framing field, then Connection + Upgrade for a granted upgrade.
-// No Connection field otherwise: HTTP/1.1 persistence is the default (RFC 9112 §9.3). A Refused
-// upgrade needs nothing special: Upgrade and HTTP2-Settings are hop-by-hop and already gone.
+// section of applyForwarded, the request ID, the framing field, then Connection + Upgrade for a
+// granted upgrade. No Connection field otherwise: HTTP/1.1 persistence is the default (RFC 9112
+// §9.3). A Refused upgrade needs nothing special: Upgrade and HTTP2-Settings are hop-by-hop and
+// already gone.
 UpstreamRequest buildUpstreamRequest(const parser::RequestHead& request,
                                      const UpgradeRequest& upgrade, const PeerInfo& peer,
-                                     const conf::ForwardedSettings& forwarded) {
+                                     const conf::ForwardedSettings& forwarded,
+                                     std::string_view requestIdName, std::string_view requestId) {
   UpstreamRequest result;
   std::string& head = result.head;
   // Room for the incoming fields plus the ones this function adds, so appending rarely regrows.
@@ -39,7 +41,11 @@ UpstreamRequest buildUpstreamRequest(const parser::RequestHead& request,
 
   // Hop-by-hop fields and the client's Host are filtered on the way, not copied out first.
   const HopByHopFilter filter(request.headers);
-  appendForwardedFields(head, request.headers, filter, request.host, peer, forwarded);
+  appendForwardedFields(head, request.headers, filter, request.host, peer, forwarded,
+                        requestIdName);
+  if (!requestIdName.empty() && isSafeFieldValue(requestId)) {
+    appendField(head, requestIdName, requestId);
+  }
 
   switch (request.framing) {
     case parser::Framing::Length:

@@ -26,8 +26,12 @@ struct UpstreamRequest {
 // `upgrade` is the result of classifyUpgradeRequest for this head; it must not be Invalid.
 // Fields with an invalid name or a CR/LF/NUL in the value are never written (the parser refuses
 // them already). An empty `request.host` (HTTP/1.0 without Host) is sent as an empty Host field.
+// With a `requestIdName`, every incoming field of that name is replaced by one
+// "requestIdName: requestId" after the forwarding section (see policy/request_id.h for which ID).
 UpstreamRequest buildUpstreamRequest(const parser::RequestHead& request,
                                      const UpgradeRequest& upgrade, const PeerInfo& peer,
-                                     const conf::ForwardedSettings& forwarded);
+                                     const conf::ForwardedSettings& forwarded,
+                                     std::string_view requestIdName = {},
+                                     std::string_view requestId = {});
 
 }  // namespace hoplite::policy

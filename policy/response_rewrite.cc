@@ -161,14 +161,20 @@ ClientResponse buildClientResponse(const parser::ResponseHead& response,
   }
   head.reserve(estimate);
   appendStatusLine(head, response.status, response.reason);
+  // Interim 100 and 103 responses do not carry the ID: the final response does.
+  const bool withRequestId = !context.requestIdName.empty() &&
+                             (response.status >= 200 || response.status == 101) &&
+                             isSafeFieldValue(context.requestId);
   for (const parser::HeaderField& field : response.headers) {
     if (context.via && field.id == parser::HeaderId::Via) continue;  // merged below
     if (!filter.keeps(field) || !parser::isToken(field.name) || !isSafeFieldValue(field.value)) {
       continue;
     }
+    if (withRequestId && parser::equalsIgnoreCase(field.name, context.requestIdName)) continue;
     appendField(head, field.name, field.value);
   }
   if (context.via) appendField(head, "Via", mergedVia(response.headers, filter));
+  if (withRequestId) appendField(head, context.requestIdName, context.requestId);
 
   if (response.status < 200) {
     if (response.status == 101) {

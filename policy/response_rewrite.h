@@ -21,6 +21,10 @@ struct ResponseContext {
   // The protocols this route upgrades to (upgrade.allow, lower-case). A 426 keeps only these in
   // its Upgrade field: the client must be told what it can ask of this hop, hoplite.
   std::span<const std::string> upgradeAllow;
+  // The request's ID and its field name (both empty when request_id is "off"): the upstream's
+  // own fields of that name are replaced by this one, on final responses and an accepted 101.
+  std::string_view requestIdName;
+  std::string_view requestId;
 };
 
 struct ClientResponse {
@@ -49,8 +53,8 @@ struct ClientResponse {
 // client keeps the Upgrade elements whose protocol is in `upgradeAllow`, with "upgrade" in
 // Connection (RFC 9110 §15.5.22: a 426 names the protocols; §7.8: Upgrade is listed in Connection);
 // every other final response loses Upgrade like any hop-by-hop field. Head order: status line,
-// end-to-end fields, Via, framing field, Connection (then Upgrade for a 101 or a 426). The
-// upstream's own "Connection: close" never closes the client connection.
+// end-to-end fields, Via, the request ID, framing field, Connection (then Upgrade for a 101 or a
+// 426). The upstream's own "Connection: close" never closes the client connection.
 ClientResponse buildClientResponse(const parser::ResponseHead& response,
                                    const ResponseContext& context);
 

@@ -20,6 +20,7 @@
 #include "proxy/heap_trimmer.h"
 #include "proxy/idle_sweeper.h"
 #include "proxy/read_batch.h"
+#include "proxy/request_id_source.h"
 #include "proxy/timer.h"
 #include "proxy/upstream_pool.h"
 
@@ -47,6 +48,7 @@ class Server {
   uv_loop_t* loop() const { return loop_; }
   const conf::Config& config() const { return config_; }
   Counters& counters() { return counters_; }
+  RequestIdSource& requestIds() { return requestIds_; }
   const Counters& counters() const { return counters_; }
   bool draining() const { return draining_; }
   // HOPLITE_DEBUG=1 in the environment logs why each connection closed (off by default: no
@@ -94,6 +96,7 @@ class Server {
   ReadBatch readBatch_;
   const conf::Config& config_;
   Counters counters_;
+  RequestIdSource requestIds_;
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_set<ClientConnection*> connections_;

@@ -370,6 +370,15 @@ void Session::onRequestHead() {
   exchange_.request = std::move(requestParser_.head());
   exchange_.timeouts = config.timeouts;
   const parser::RequestHead& request = exchange_.request;
+  if (!config.requestIdField.empty()) {
+    const std::optional<std::string_view> kept = policy::keptRequestId(
+        request.headers, config.requestIdField, policy::isTrustedPeer(peer_, config.forwarded));
+    if (kept) {
+      exchange_.requestId.assign(*kept);
+    } else {
+      server_.requestIds().next(exchange_.requestId);
+    }
+  }
 
   exchange_.route = policy::selectRoute(config.routes, request.host, request.target);
   if (exchange_.route == nullptr) {
@@ -398,7 +407,8 @@ void Session::onRequestHead() {
     exchange_.request.framing = Framing::None;
   }
   exchange_.upstreamRequest =
-      policy::buildUpstreamRequest(request, exchange_.upgrade, peer_, config.forwarded);
+      policy::buildUpstreamRequest(request, exchange_.upgrade, peer_, config.forwarded,
+                                   config.requestIdField, exchange_.requestId.view());
   exchange_.pool = &server_.pool(exchange_.route->upstream);
   connectUpstream(/*allowReuse=*/true);
 }
@@ -665,6 +675,8 @@ void Session::onResponseHead() {
   context.clientKeepAlive = exchange_.request.keepAlive;
   context.via = server_.config().forwarded.via;
   context.upgradeAllow = routeUpgradeSettings().allow;
+  context.requestIdName = server_.config().requestIdField;
+  context.requestId = exchange_.requestId.view();
   if (head.status < 200) {
     // An interim response nobody asked for (a 100 without Expect, or an unknown 1xx) means the
     // upstream's idea of this exchange may differ from ours: do not reuse the connection.
@@ -762,6 +774,8 @@ void Session::startTunnel() {
   context.clientKeepAlive = true;
   context.upgradeAccepted = true;
   context.via = server_.config().forwarded.via;
+  context.requestIdName = server_.config().requestIdField;
+  context.requestId = exchange_.requestId.view();
   const policy::ClientResponse response =
       policy::buildClientResponse(responseParser_->head(), context);
   if (!writeClient(response.head)) return;
@@ -828,7 +842,12 @@ void Session::respondError(uint16_t status, const std::string& detail,
     ++server_.counters().rejected4xx;
   }
   exchange_.responseHeadSent = true;
-  if (!writeClient(policy::buildErrorResponse(status, detail, extraFields))) return;
+  // A request whose head was parsed gets its ID on hoplite's own answer too.
+  std::vector<policy::ExtraField> fields(extraFields.begin(), extraFields.end());
+  if (!exchange_.requestId.empty()) {
+    fields.push_back({server_.config().requestIdField, exchange_.requestId.view()});
+  }
+  if (!writeClient(policy::buildErrorResponse(status, detail, fields))) return;
   finishAndClose();
 }
 

@@ -15,6 +15,7 @@
 #include "parser/http_message.h"
 #include "parser/message_parser.h"
 #include "policy/forwarded.h"
+#include "policy/request_id.h"
 #include "policy/request_rewrite.h"
 #include "policy/upgrade.h"
 #include "proxy/client_connection.h"
@@ -84,6 +85,7 @@ class Session final : public ClientConnection, private SocketHandler {
     // 127.0.0.1 for localhost); tried in order until one accepts.
     std::vector<struct sockaddr_storage> addresses;
     size_t nextAddress = 0;
+    policy::RequestId requestId;  // empty with request_id "off" and before a head was parsed
   };
 
   friend struct std::default_delete<Session>;  // adopted in the last close callback

@@ -412,3 +412,18 @@ TEST_CASE("conf: syntax errors carry the source name only when given one",
   REQUIRE(result.errors.size() == 1);
   CHECK_THAT(result.errors[0].toText(), Catch::StartsWith(expected));
 }
+
+TEST_CASE("conf: request_id is a field name hoplite leaves to it, or \"off\"", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"a number", R"({"request_id": 1})", "/request_id", "is not a string"},
+      {"empty", R"({"request_id": ""})", "/request_id", "is not a header field name"},
+      {"a space", R"({"request_id": "X Request"})", "/request_id", "is not a header field name"},
+      {"a colon", R"({"request_id": "X-Id:"})", "/request_id", "is not a header field name"},
+      {"an underscore", R"({"request_id": "X_Request_Id"})", "/request_id", "underscore"},
+      {"Host", R"({"request_id": "host"})", "/request_id", "sets or removes itself"},
+      {"hop-by-hop", R"({"request_id": "Connection"})", "/request_id", "sets or removes itself"},
+      {"a forwarding field", R"({"request_id": "X-Forwarded-Id"})", "/request_id",
+       "sets or removes itself"},
+  }));
+  checkOneError(row);
+}

@@ -174,6 +174,7 @@ TEST_CASE("conf: omitted sections take the documented defaults", "[conf][default
   CHECK_FALSE(config.forwarded.forwarded);
   CHECK_FALSE(config.forwarded.via);
   CHECK(config.upgrade.allow == std::vector<std::string>{"websocket"});
+  CHECK(config.requestIdField == "X-Request-Id");
 }
 
 TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults]") {
@@ -190,10 +191,12 @@ TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults
                 "max_connections": 10000, "listen_backlog": 511 },
     "forwarded": { "trusted_proxies": [], "x_forwarded": true, "forwarded": false, "via": false },
     "upgrade": { "allow": ["websocket"] },
-    "workers": 1
+    "workers": 1,
+    "request_id": "X-Request-Id"
   })");
   const Config minimal = mustParse(kMinimal);
   CHECK(full.workers == minimal.workers);
+  CHECK(full.requestIdField == minimal.requestIdField);
   CHECK(minimal.workers == 1);
   CHECK(full.timeouts == minimal.timeouts);
   CHECK(full.limits == minimal.limits);
@@ -333,6 +336,15 @@ TEST_CASE("conf: an all-numeric host name must be an IPv4 address, and no IPv6 o
   }));
   CAPTURE(host);
   CHECK(hoplite::conf::isHostName(host) == valid);
+}
+
+TEST_CASE("conf: request_id names the ID's field, or is off", "[conf]") {
+  constexpr std::string_view kBase =
+      R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+          "routes": [{"upstream": "app"}], "request_id": )";
+  CHECK(mustParse(std::string(kBase) + R"("X-Correlation-Id"})").requestIdField ==
+        "X-Correlation-Id");
+  CHECK(mustParse(std::string(kBase) + R"("off"})").requestIdField.empty());
 }
 
 TEST_CASE("conf: workers takes a count, or auto for one per CPU", "[conf]") {

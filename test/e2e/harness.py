@@ -673,7 +673,7 @@ def refused_address():
 
 
 def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarded=None,
-                upgrade=None, routes=None, upstreams=None, workers=None):
+                upgrade=None, routes=None, upstreams=None, workers=None, request_id=None):
     """A hoplite config listening on 127.0.0.1:0 with one upstream "app" on `servers`. Tests keep
     shutdown_drain short so that a failing test cannot hang its cleanup."""
     app = {"servers": list(servers)}
@@ -687,7 +687,7 @@ def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarde
     }
     config["timeouts"].update(timeouts or {})
     for key, value in (("limits", limits), ("forwarded", forwarded), ("upgrade", upgrade),
-                       ("workers", workers)):
+                       ("workers", workers), ("request_id", request_id)):
         if value is not None:
             config[key] = value
     return config

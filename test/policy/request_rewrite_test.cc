@@ -51,7 +51,10 @@ void checkUpstreamRequest(const Row& row) {
   forwarded.forwarded = switches.find("fwd") != std::string::npos;
   forwarded.via = switches.find("via") != std::string::npos;
 
-  const UpstreamRequest out = buildUpstreamRequest(request, upgrade, peer, forwarded);
+  // "rid" in the switches: request_id on, with the ID the proxy chose.
+  const bool withId = switches.find("rid") != std::string::npos;
+  const UpstreamRequest out =
+      buildUpstreamRequest(request, upgrade, peer, forwarded, withId ? "X-Request-Id" : "", "r-1");
   CHECK(out.head == test::crlf(expected));
   CHECK(test::framingName(out.bodyFraming) == framing);
   CHECK(out.contentLength ==
@@ -210,6 +213,25 @@ TEST_CASE("policy: the forwarding section follows the client's fields, before th
        "Forwarded: for=203.0.113.7;proto=http;host=\"h:81\"\nVia: 1.0 c, 1.1 hoplite\n"
        "Content-Length: 2\n\n",
        "length"},
+  }));
+  checkUpstreamRequest(row);
+}
+
+TEST_CASE("policy: the request ID replaces every incoming one, after the forwarding section",
+          "[policy][request_rewrite]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>({
+      {"GET /x HTTP/1.1", "h", "none",
+       "Host: h\nx-request-id: forged\nAccept: */*\nX-Request-Id: again", "xff,rid",
+       "GET /x HTTP/1.1\nHost: h\nAccept: */*\nX-Forwarded-For: 203.0.113.7\n"
+       "X-Forwarded-Proto: http\nX-Forwarded-Port: 8080\nX-Forwarded-Host: h\n"
+       "X-Request-Id: r-1\n\n",
+       "none"},
+      {"POST /p HTTP/1.1", "h", "len:3", "Host: h", "rid",
+       "POST /p HTTP/1.1\nHost: h\nX-Request-Id: r-1\nContent-Length: 3\n\n", "length"},
+      // request_id "off": an incoming ID is an ordinary end-to-end field.
+      {"GET /x HTTP/1.1", "h", "none", "Host: h\nX-Request-Id: theirs", "",
+       "GET /x HTTP/1.1\nHost: h\nX-Request-Id: theirs\n\n", "none"},
   }));
   checkUpstreamRequest(row);
 }

@@ -25,6 +25,10 @@ ResponseContext contextFrom(const std::string& words) {
   context.forceClose = words.find("force") != std::string::npos;
   context.upgradeAccepted = words.find("upgraded") != std::string::npos;
   context.via = words.find("via") != std::string::npos;
+  if (words.find("rid") != std::string::npos) {
+    context.requestIdName = "X-Request-Id";
+    context.requestId = "r-1";
+  }
   return context;
 }
 
@@ -248,6 +252,29 @@ TEST_CASE("policy: Via is appended to the upstream's, or set, only when enabled"
       // With via off the upstream's Via passes untouched, in place.
       {"GET 1.1 ka", 200, "OK", "len:0", "Via: 1.1 backend\nX-A: 1",
        "HTTP/1.1 200 OK\nVia: 1.1 backend\nX-A: 1\nContent-Length: 0\n\n", "length", false},
+  }));
+  checkClientResponse(row);
+}
+
+TEST_CASE("policy: the request ID goes back to the client on final responses and a 101",
+          "[policy][response_rewrite]") {
+  const Row row = GENERATE(table<std::string, int, std::string, std::string, std::string,
+                                 std::string, std::string, bool>({
+      // The upstream's own ID field (an echo, or another value) gives way to the request's.
+      {"GET 1.1 ka rid", 200, "OK", "len:0", "X-A: 1\nx-request-id: backend-own",
+       "HTTP/1.1 200 OK\nX-A: 1\nX-Request-Id: r-1\nContent-Length: 0\n\n", "length", false},
+      {"GET 1.1 ka via rid", 404, "Not Found", "len:0", "",
+       "HTTP/1.1 404 Not Found\nVia: 1.1 hoplite\nX-Request-Id: r-1\nContent-Length: 0\n\n",
+       "length", false},
+      {"GET 1.1 ka upgraded rid", 101, "Switching Protocols", "none", "Upgrade: websocket",
+       "HTTP/1.1 101 Switching Protocols\nX-Request-Id: r-1\nConnection: upgrade\n"
+       "Upgrade: websocket\n\n",
+       "none", false},
+      // An interim 100 does not carry it; the final response will.
+      {"GET 1.1 ka rid", 100, "Continue", "none", "", "HTTP/1.1 100 Continue\n\n", "none", false},
+      // request_id "off": the upstream's field passes as any end-to-end field.
+      {"GET 1.1 ka", 200, "OK", "len:0", "X-Request-Id: backend-own",
+       "HTTP/1.1 200 OK\nX-Request-Id: backend-own\nContent-Length: 0\n\n", "length", false},
   }));
   checkClientResponse(row);
 }
