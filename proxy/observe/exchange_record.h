@@ -1,0 +1,48 @@
+// What one HTTP exchange did, gathered where the facts are known and written once at its end
+// (Envoy's StreamInfo; HAProxy's log format over its stream).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hoplite::proxy::observe {
+
+// Filled by the Session as the exchange goes: views point into memory that outlives the write
+// of the record (the request head, the config, the peer). A field left unset is logged as null.
+struct ExchangeRecord {
+  int64_t startUnixMs = 0;  // wall clock when the request head was complete (or refused)
+  std::string_view requestId;
+  std::string_view clientAddress;  // "203.0.113.7" or "2001:db8::1" (no brackets)
+  uint16_t clientPort = 0;
+  std::string_view listener;  // "0.0.0.0:80", as the config wrote it
+  std::string_view method;    // empty: no request head was parsed
+  std::string_view host;
+  std::string_view target;  // origin-form, as forwarded
+  uint8_t versionMajor = 1;
+  uint8_t versionMinor = 1;
+  uint16_t status = 0;          // what the client got; 0: no response
+  uint64_t bytesIn = 0;         // request bytes read from the client, head and body
+  uint64_t bytesOut = 0;        // response bytes written to the client, head and body
+  double durationMs = 0;        // head complete to the last response byte handed to the kernel
+  std::optional<size_t> route;  // index in "routes"
+  std::string_view upstream;    // the route's upstream name
+  std::string_view upstreamAddress;
+  uint16_t upstreamStatus = 0;              // the upstream's final status; 0: none
+  std::optional<double> upstreamConnectMs;  // a new connection's connect time
+  std::optional<double> upstreamHeaderMs;   // request sent to response head
+  bool reused = false;                      // an idle pooled connection carried the request
+  std::optional<std::string_view> userAgent;
+  std::string_view error;  // a stable snake_case reason when hoplite made or cut the answer
+};
+
+// One JSON object and a newline, keys in the documented order, always all present (null when
+// unknown). Strings are JSON-escaped (control bytes as \u00XX, bytes above 0x7F passed as they
+// are only when they form valid UTF-8, else \u00XX too), so no request can forge a line.
+void appendJsonLine(std::string& out, const ExchangeRecord& record);
+
+// "2026-12-03T11:45:10.123Z" for a Unix time in milliseconds (RFC 3339, UTC).
+void appendRfc3339(std::string& out, int64_t unixMs);
+
+}  // namespace hoplite::proxy::observe
