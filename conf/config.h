@@ -71,6 +71,15 @@ struct UpgradeSettings {
   bool operator==(const UpgradeSettings&) const = default;
 };
 
+// "log": where the access log goes and in which form.
+struct LogSettings {
+  // "access": "stdout" (the default), "stderr", "off", or a file path (appended to).
+  std::string access = "stdout";
+  // "format": "json", one object per line (docs: conf/README.md, `log`).
+  enum class Format { Json } format = Format::Json;
+  bool operator==(const LogSettings&) const = default;
+};
+
 struct Upstream {
   std::string name;
   std::vector<HostPort> servers;
@@ -104,6 +113,7 @@ struct Config {
   // "request_id": the field that carries each request's ID upstream and back to the client
   // (policy/request_id.h); empty when "off".
   std::string requestIdField = "X-Request-Id";
+  LogSettings log;
 };
 
 }  // namespace hoplite::conf

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -96,8 +97,10 @@ bool isTokenChar(char c) {
 // ------------------------------------------------------------------------------------------
 // Key tables: one place names every key, its member and (for numbers) what is valid.
 
-constexpr std::string_view kTopKeys[] = {"listen",    "upstreams", "routes",  "timeouts",  "limits",
-                                         "forwarded", "upgrade",   "workers", "request_id"};
+constexpr std::string_view kTopKeys[] = {"listen",     "upstreams", "routes",  "timeouts",
+                                         "limits",     "forwarded", "upgrade", "workers",
+                                         "request_id", "log"};
+constexpr std::string_view kLogKeys[] = {"access", "format"};
 constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive"};
 constexpr std::string_view kRouteKeys[] = {"host", "path_prefix", "upstream", "timeouts",
                                            "upgrade"};
@@ -477,6 +480,54 @@ std::optional<std::string> readRequestId(Reader& reader, const Json& value,
   return name;
 }
 
+// "log": {"access": "stdout" | "stderr" | "off" | path, "format": "json"}. A path's directory
+// must exist: a typo there is found by --check, not at the first request.
+LogSettings readLog(Reader& reader, const Json& value, const std::string& path) {
+  LogSettings settings;
+  if (!reader.expectObject(value, path, "{\"access\": \"/var/log/hoplite/access.log\"}")) {
+    return settings;
+  }
+  reader.rejectUnknownKeys(value, path, kLogKeys);
+  if (value.contains("access")) {
+    const std::string accessPath = child(path, "access");
+    constexpr std::string_view kValid = "use \"stdout\", \"stderr\", \"off\" or a file path";
+    if (std::optional<std::string> access = reader.string(value["access"], accessPath, kValid)) {
+      if (access->empty()) {
+        reader.fail(accessPath, "\"\" is not a log destination; " + std::string(kValid));
+      } else if (*access != "stdout" && *access != "stderr" && *access != "off") {
+        const std::filesystem::path file(*access);
+        const std::filesystem::path directory =
+            file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+        std::error_code ignored;
+        if (!std::filesystem::is_directory(directory, ignored)) {
+          reader.fail(accessPath, quote(*access) + ": the directory " + quote(directory.string()) +
+                                      " does not exist; create it or choose another path");
+        } else if (std::filesystem::is_directory(file, ignored)) {
+          reader.fail(accessPath, quote(*access) + " is a directory; name a file in it");
+        } else {
+          settings.access = *access;
+        }
+      } else {
+        settings.access = *access;
+      }
+    }
+  }
+  if (value.contains("format")) {
+    const std::string formatPath = child(path, "format");
+    constexpr std::string_view kValid = "use \"json\"";
+    if (std::optional<std::string> format = reader.string(value["format"], formatPath, kValid)) {
+      if (*format == "json") {
+        settings.format = LogSettings::Format::Json;
+      } else if (*format == "elb") {
+        reader.fail(formatPath, "\"elb\" is not available yet; " + std::string(kValid));
+      } else {
+        reader.fail(formatPath, quote(*format) + " is not a log format; " + std::string(kValid));
+      }
+    }
+  }
+  return settings;
+}
+
 ForwardedSettings readForwarded(Reader& reader, const Json& value, const std::string& path) {
   ForwardedSettings settings;
   if (!reader.expectObject(value, path, "{\"trusted_proxies\": [\"10.0.0.0/8\"]}")) {
@@ -799,6 +850,7 @@ LoadResult validate(const Json& root) {
   if (root.contains("workers")) {
     if (auto workers = readWorkers(reader, root["workers"], "/workers")) config.workers = *workers;
   }
+  if (root.contains("log")) config.log = readLog(reader, root["log"], "/log");
   if (root.contains("request_id")) {
     if (auto field = readRequestId(reader, root["request_id"], "/request_id")) {
       config.requestIdField = *field;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "conf/cidr.h"
 #include "conf/config.h"
@@ -20,6 +21,8 @@ struct PeerInfo {
   // address.toText(), computed once per client connection by proxy/ so that no request pays for
   // inet_ntop; when empty (e.g. a PeerInfo built in a test), applyForwarded formats `address`.
   std::string addressText;
+  // The listener's bound address ("127.0.0.1:8080"), for logs; it lives as long as the listener.
+  std::string_view listenerName;
 };
 
 // Whether `peer` is inside forwarded.trusted_proxies: its forwarding fields (and its request ID)

@@ -26,6 +26,7 @@ const std::array<Counters::Field, Counters::kFieldCount>& Counters::fields() {
       {"timeout_tunnel_idle", &Counters::timeoutTunnelIdle},
       {"timeout_shutdown_drain", &Counters::timeoutShutdownDrain},
       {"upstream_connect_failures", &Counters::upstreamConnectFailures},
+      {"log_lines_dropped", &Counters::logLinesDropped},
   }};
   return kFields;
 }

@@ -33,13 +33,14 @@ struct Counters {
   uint64_t timeoutUpstreamResponse = 0;
   uint64_t timeoutTunnelIdle = 0;
   uint64_t timeoutShutdownDrain = 0;
+  uint64_t logLinesDropped = 0;  // access log lines lost to a failing or blocked write
 
   // A counter's printed name and its member.
   struct Field {
     std::string_view name;
     uint64_t Counters::*member;
   };
-  static constexpr size_t kFieldCount = 17;
+  static constexpr size_t kFieldCount = 18;
   // Every counter, in the order toText prints them.
   static const std::array<Field, kFieldCount>& fields();
 

@@ -114,7 +114,8 @@ Server::Server(uv_loop_t* loop, const conf::Config& config, std::vector<int> inh
       idleSweeper_(loop, [] {}),
       heapTrimmer_(loop, debugLog_, buffers_, [] {}),
       surplusTimer_(
-          loop, [this] { trimSurplus(); }, [] {}) {
+          loop, [this] { trimSurplus(); }, [] {}),
+      accessLog_(loop, [] {}) {
   for (const auto& [name, upstream] : config_.upstreams) {
     conf::Upstream named = upstream;
     named.name = name;
@@ -135,6 +136,13 @@ bool Server::start() {
   uv_signal_start(&drainSignal_, &Server::onSignal, SIGTERM);
   uv_signal_start(&secondSignal_, &Server::onSignal, worker ? kForceStopSignal : SIGINT);
   surplusTimer_.start(kTrimPeriod);
+  std::string logError;
+  if (!accessLog_.open(config_.log.access, logError)) {
+    std::fprintf(stderr, "hoplite: cannot open the access log (/log/access) %s\n",
+                 logError.c_str());
+    beginShutdown();
+    return false;
+  }
   if (worker) {
     for (const int fd : inheritedListeners_) {
       if (!startInheritedListener(fd)) {
@@ -226,6 +234,7 @@ bool Server::listenOn(Listener& l, const std::string& shown) {
   int length = sizeof bound;
   uv_tcp_getsockname(&l.handle, reinterpret_cast<sockaddr*>(&bound), &length);
   l.port = portOf(bound);
+  l.shown = addressText(bound);
   return true;
 }
 
@@ -266,6 +275,7 @@ void Server::acceptOne(Listener& listener) {
   peer.port = portOf(peerAddress);
   // Every connection a listener accepts has the listener's port: no getsockname per accept.
   peer.listenerPort = listener.port;
+  peer.listenerName = listener.shown;
   ++openClients_;
   ++counters_.accepted;
   Session::start(*this, std::move(socket), peer);
@@ -358,6 +368,8 @@ void Server::finishShutdownIfDone() {
   idleSweeper_.close();
   heapTrimmer_.close();
   surplusTimer_.close();
+  accessLog_.close();
+  counters_.logLinesDropped = accessLog_.droppedLines();
   readBatch_.close();
 }
 

@@ -19,6 +19,7 @@
 #include "proxy/counters.h"
 #include "proxy/heap_trimmer.h"
 #include "proxy/idle_sweeper.h"
+#include "proxy/observe/access_log.h"
 #include "proxy/read_batch.h"
 #include "proxy/request_id_source.h"
 #include "proxy/timer.h"
@@ -49,6 +50,8 @@ class Server {
   const conf::Config& config() const { return config_; }
   Counters& counters() { return counters_; }
   RequestIdSource& requestIds() { return requestIds_; }
+  // The access log (log.access); enabled() is false with "off".
+  observe::AccessLog& accessLog() { return accessLog_; }
   const Counters& counters() const { return counters_; }
   bool draining() const { return draining_; }
   // HOPLITE_DEBUG=1 in the environment logs why each connection closed (off by default: no
@@ -71,6 +74,7 @@ class Server {
   struct Listener {
     uv_tcp_t handle;
     Server* server = nullptr;
+    std::string shown;  // "127.0.0.1:8080" as the config wrote it, for logs
     bool open = false;
     bool acceptPending = false;  // a connection waits while we are at max_connections
     uint16_t port = 0;           // the bound port (read back once: the config may say 0)
@@ -110,6 +114,7 @@ class Server {
   HeapTrimmer heapTrimmer_;
   static constexpr std::chrono::milliseconds kTrimPeriod{1000};
   Timer surplusTimer_;
+  observe::AccessLog accessLog_;
   bool draining_ = false;
   bool finished_ = false;
 };

@@ -37,6 +37,33 @@ std::string_view chunkSizeLine(size_t size, ChunkSizeBuffer& out) {
 }
 
 constexpr std::string_view kCrlf = "\r\n";
+
+// The access log's reason for a request the parser refused, by the status it gets.
+std::string_view parseErrorCode(uint16_t status) {
+  switch (status) {
+    case 413:
+      return "body_too_large";
+    case 431:
+      return "header_too_large";
+    case 501:
+      return "not_implemented";
+    case 505:
+      return "version_not_supported";
+    default:
+      return "bad_request";
+  }
+}
+
+// Milliseconds from `startNs` (uv_hrtime) to now.
+double millisecondsSince(uint64_t startNs) {
+  return static_cast<double>(uv_hrtime() - startNs) / 1e6;
+}
+
+int64_t unixMillisecondsNow() {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 parser::ParserLimits requestLimits(const conf::Limits& limits) {
@@ -95,6 +122,10 @@ void Session::close(const char* reason) {
   if (phase_ == Phase::Closing) return;
   if (server_.debugLog())
     std::fprintf(stderr, "hoplite: session %p closed: %s\n", static_cast<void*>(this), reason);
+  if (exchange_.started && !exchange_.logged) {
+    logExchange(exchange_.cutError.empty() ? std::string_view("connection_closed")
+                                           : exchange_.cutError);
+  }
   phase_ = Phase::Closing;
   if (client_) {
     Socket::dispose(std::move(client_));
@@ -103,6 +134,56 @@ void Session::close(const char* reason) {
   dropUpstream();
   clientTimer_.close();
   upstreamTimer_.close();
+}
+
+void Session::startRecord() {
+  exchange_.started = true;
+  if (!server_.accessLog().enabled()) return;  // nothing on the hot path that nobody reads
+  exchange_.startNs = uv_hrtime();
+  observe::ExchangeRecord& record = exchange_.record;
+  record.startUnixMs = unixMillisecondsNow();
+  record.bytesIn = headBytes_;
+  headBytes_ = 0;
+  const parser::RequestHead& request = exchange_.request;
+  record.method = request.method;
+  record.host = request.host;
+  record.target = request.target;
+  record.versionMajor = request.versionMajor;
+  record.versionMinor = request.versionMinor;
+  for (const parser::HeaderField& field : request.headers) {
+    if (parser::equalsIgnoreCase(field.name, "User-Agent")) {
+      record.userAgent = field.value;
+      break;
+    }
+  }
+}
+
+void Session::logExchange(std::string_view error) {
+  if (exchange_.logged) return;
+  exchange_.logged = true;
+  observe::AccessLog& log = server_.accessLog();
+  if (!log.enabled()) return;
+  observe::ExchangeRecord& record = exchange_.record;
+  if (!exchange_.started) {
+    // Refused before its head was complete: what is known is the time, the peer and the bytes.
+    record.startUnixMs = unixMillisecondsNow();
+    record.bytesIn = headBytes_;
+    headBytes_ = 0;
+  } else {
+    record.durationMs = millisecondsSince(exchange_.startNs);
+  }
+  record.requestId = exchange_.requestId.view();
+  record.clientAddress = peer_.addressText;
+  record.clientPort = peer_.port;
+  record.listener = peer_.listenerName;
+  record.error = error;
+  observe::appendJsonLine(log.buffer(), record);
+  log.lineAdded();
+}
+
+void Session::cutExchange(std::string_view error, const char* reason) {
+  if (exchange_.cutError.empty()) exchange_.cutError = error;
+  close(reason);
 }
 
 void Session::onTimerClosed() {
@@ -141,7 +222,7 @@ void Session::beginDrain() {
 }
 
 void Session::forceClose() {
-  close("shutdown drain expired");
+  cutExchange("shutdown_drain", "shutdown drain expired");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,10 +369,11 @@ void Session::updateReadState() {
 bool Session::writeClient(std::string_view a, std::string_view b, std::string_view c) {
   if (!client_) return false;
   // A held response head leaves together with the first body bytes: one writev, not two.
+  exchange_.record.bytesOut += heldClientHead_.size() + a.size() + b.size() + c.size();
   const int rc = client_->write({heldClientHead_, a, b, c});
   heldClientHead_.clear();
   if (rc < 0) {
-    close("client write failed");
+    cutExchange("client_write_failed", "client write failed");
     return false;
   }
   if (rc == Socket::kWriteSent && clientTimerKind_ == ClientTimer::SendStall) {
@@ -333,9 +415,15 @@ bool Session::writeUpstream(std::string_view a, std::string_view b, std::string_
 
 void Session::processClientInput() {
   while (phase_ == Phase::AwaitingRequestHead || phase_ == Phase::ForwardingRequestBody) {
+    const bool inHead = phase_ == Phase::AwaitingRequestHead;
     const parser::FeedResult result = requestParser_.feed(client_->data());
     if (phase_ == Phase::Closing) return;  // the body handler's write failed
     client_->consume(result.consumed);
+    if (inHead) {
+      headBytes_ += result.consumed;
+    } else {
+      exchange_.record.bytesIn += result.consumed;
+    }
     if (result.status == ParseStatus::NeedMore) break;
     if (result.status == ParseStatus::HeadComplete) {
       onRequestHead();
@@ -343,7 +431,9 @@ void Session::processClientInput() {
       onRequestComplete();
     } else {
       const parser::ParseError& error = requestParser_.error();
-      respondError(error.status, error.reason);
+      // Read for this request and refused with it: the access log counts them in bytes_in.
+      if (inHead) headBytes_ += client_->buffered();
+      respondError(error.status, parseErrorCode(error.status), error.reason);
       return;
     }
   }
@@ -355,7 +445,7 @@ void Session::processClientInput() {
   if (phase_ == Phase::ForwardingRequestBody && clientSentEof_) {
     // The EOF came while connecting, and the bytes before it did not finish the request body:
     // the request is cut short, as an EOF inside a body always is (onSocketEof).
-    close("client closed inside the request");
+    cutExchange("client_closed", "client closed inside the request");
     return;
   }
   updateReadState();
@@ -370,6 +460,7 @@ void Session::onRequestHead() {
   exchange_.request = std::move(requestParser_.head());
   exchange_.timeouts = config.timeouts;
   const parser::RequestHead& request = exchange_.request;
+  startRecord();
   if (!config.requestIdField.empty()) {
     const std::optional<std::string_view> kept = policy::keptRequestId(
         request.headers, config.requestIdField, policy::isTrustedPeer(peer_, config.forwarded));
@@ -382,13 +473,15 @@ void Session::onRequestHead() {
 
   exchange_.route = policy::selectRoute(config.routes, request.host, request.target);
   if (exchange_.route == nullptr) {
-    respondError(404, "no route for this host and path");
+    respondError(404, "no_route", "no route for this host and path");
     return;
   }
   exchange_.timeouts = exchange_.route->timeouts.applyTo(config.timeouts);
+  exchange_.record.route = static_cast<size_t>(exchange_.route - config.routes.data());
+  exchange_.record.upstream = exchange_.route->upstream;
   exchange_.upgrade = policy::classifyUpgradeRequest(request, routeUpgradeSettings());
   if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Invalid) {
-    respondError(exchange_.upgrade.status != 0 ? exchange_.upgrade.status : 400,
+    respondError(exchange_.upgrade.status != 0 ? exchange_.upgrade.status : 400, "bad_upgrade",
                  exchange_.upgrade.reason, exchange_.upgrade.responseFields);
     return;
   }
@@ -401,7 +494,7 @@ void Session::onRequestHead() {
     const bool bodyless = request.framing == Framing::None ||
                           (request.framing == Framing::Length && request.contentLength == 0);
     if (!bodyless) {
-      respondError(400, "an upgrade request must not have a body");
+      respondError(400, "bad_upgrade", "an upgrade request must not have a body");
       return;
     }
     exchange_.request.framing = Framing::None;
@@ -426,6 +519,9 @@ void Session::connectUpstream(bool allowReuse) {
       // handler); the session had none of its own between exchanges.
       if (idle.parser) responseParser_ = std::move(idle.parser);
       exchange_.reusedUpstream = true;
+      exchange_.server = idle.server;
+      exchange_.record.reused = true;
+      exchange_.record.upstreamAddress = exchange_.pool->serverText(idle.server);
       ++server_.counters().upstreamReused;
       onUpstreamReady();
       return;
@@ -490,9 +586,9 @@ void Session::onServerFailed(const char* what, int status, bool timedOut) {
     return;
   }
   if (timedOut) {
-    respondError(504, "upstream connect timeout");
+    respondError(504, "upstream_connect_timeout", "upstream connect timeout");
   } else {
-    respondError(502, "upstream unreachable or failed");
+    respondError(502, "upstream_connect_failed", "upstream unreachable or failed");
   }
 }
 
@@ -535,6 +631,9 @@ void Session::connectToNextAddress(int lastError) {
     return;
   }
   const struct sockaddr_storage& address = exchange_.addresses[exchange_.nextAddress++];
+  exchange_.connectStartNs = uv_hrtime();
+  exchange_.record.upstreamAddress = exchange_.pool->serverText(exchange_.server);
+  exchange_.record.reused = false;
   upstream_ = std::make_unique<Socket>(server_.loop(), server_.buffers(), server_.readBatch());
   upstream_->setHandler(this);
   const int rc = upstream_->connect(reinterpret_cast<const sockaddr*>(&address));
@@ -553,6 +652,7 @@ void Session::connectToNextAddress(int lastError) {
 void Session::onSocketConnected(Socket& socket) {
   if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
   ++server_.counters().upstreamConnects;
+  exchange_.record.upstreamConnectMs = millisecondsSince(exchange_.connectStartNs);
   exchange_.pool->markAlive(exchange_.server);
   onUpstreamReady();
   if (phase_ == Phase::ForwardingRequestBody) {
@@ -564,6 +664,7 @@ void Session::onSocketConnected(Socket& socket) {
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
 void Session::onUpstreamReady() {
+  exchange_.requestSentNs = uv_hrtime();
   // A reused connection brings the parser of its last response (it ended cleanly, at a message
   // boundary), as good as a new one; creating one per exchange cost allocations and llhttp_init.
   if (!responseParser_) {
@@ -644,9 +745,9 @@ void Session::processUpstreamInput() {
       std::fprintf(stderr, "hoplite: invalid response from upstream %s: %s\n",
                    exchange_.pool->name().c_str(), error.reason.c_str());
       if (!clientSawResponse()) {
-        respondError(502, "invalid response from upstream");
+        respondError(502, "invalid_response", "invalid response from upstream");
       } else {
-        close("invalid response body from upstream");
+        cutExchange("invalid_response", "invalid response body from upstream");
       }
       return;
     }
@@ -656,13 +757,17 @@ void Session::processUpstreamInput() {
 
 void Session::onResponseHead() {
   const parser::ResponseHead& head = responseParser_->head();
+  if (head.status >= 200 || head.status == 101) {
+    exchange_.record.upstreamStatus = head.status;
+    exchange_.record.upstreamHeaderMs = millisecondsSince(exchange_.requestSentNs);
+  }
   if (head.status == 101) {
     const policy::UpgradeResponse verdict =
         policy::classifyUpgradeResponse(exchange_.upgrade, head);
     if (verdict != policy::UpgradeResponse::Accepted || phase_ != Phase::AwaitingUpgradeResponse) {
       std::fprintf(stderr, "hoplite: invalid 101 from upstream %s\n",
                    exchange_.pool->name().c_str());
-      respondError(502, "invalid 101 response from upstream");
+      respondError(502, "invalid_101", "invalid 101 response from upstream");
       return;
     }
     exchange_.upgradeAccepted = true;  // the tunnel starts at this head's MessageComplete
@@ -705,6 +810,7 @@ void Session::onResponseHead() {
                          response.bodyFraming == Framing::UntilClose || server_.draining();
   exchange_.upstreamKeepAlive = head.keepAlive;
   exchange_.responseHeadSent = true;
+  exchange_.record.status = head.status;
   // Held until the first body bytes (or the end of this read, or of the response) so that both
   // leave in one write.
   heldClientHead_ = std::move(response.head);
@@ -738,6 +844,7 @@ bool Session::onResponseComplete() {
   }
   if (exchange_.clientFraming == Framing::Chunked ? !writeClient(kLastChunk) : !flushClientHead())
     return false;
+  logExchange({});
   upstreamTimer_.stop();
   // Never pool after an upgrade attempt, a framing problem, an early response, or leftovers.
   const bool reusable = exchange_.upstreamKeepAlive && exchange_.requestComplete &&
@@ -750,7 +857,7 @@ bool Session::onResponseComplete() {
   if (reusable) {
     responseParser_->releaseHead();
     responseParser_->setBodyHandler(nullptr);
-    exchange_.pool->release(std::move(upstream_), std::move(responseParser_));
+    exchange_.pool->release(std::move(upstream_), std::move(responseParser_), exchange_.server);
   } else {
     responseParser_.reset();
     Socket::dispose(std::move(upstream_));
@@ -779,6 +886,8 @@ void Session::startTunnel() {
   const policy::ClientResponse response =
       policy::buildClientResponse(responseParser_->head(), context);
   if (!writeClient(response.head)) return;
+  exchange_.record.status = 101;
+  logExchange({});
   responseParser_.reset();
   Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle,
                 clientSentEof_);
@@ -820,19 +929,19 @@ void Session::onUpstreamFailure(const char* what, int status) {
   if (phase_ == Phase::ConnectingUpstream || !clientSawResponse()) {
     std::fprintf(stderr, "hoplite: upstream %s: %s failed: %s\n",
                  exchange_.pool ? exchange_.pool->name().c_str() : "?", what, uv_strerror(status));
-    respondError(502, "upstream unreachable or failed");
+    respondError(502, "upstream_failed", "upstream unreachable or failed");
     return;
   }
-  close("upstream failed after the response head");
+  cutExchange("upstream_failed", "upstream failed after the response head");
 }
 
-void Session::respondError(uint16_t status, const std::string& detail,
+void Session::respondError(uint16_t status, std::string_view error, const std::string& detail,
                            std::span<const policy::ExtraField> extraFields) {
   if (phase_ == Phase::Closing) return;
   dropUpstream();
   if (clientSawResponse() || phase_ == Phase::FlushingBeforeClose ||
       phase_ == Phase::LingeringClose) {
-    close("error after the response head was sent");
+    cutExchange(error, "error after the response head was sent");
     return;
   }
   heldClientHead_.clear();  // a final head not written yet gives way to the error response
@@ -847,7 +956,9 @@ void Session::respondError(uint16_t status, const std::string& detail,
   if (!exchange_.requestId.empty()) {
     fields.push_back({server_.config().requestIdField, exchange_.requestId.view()});
   }
+  exchange_.record.status = status;
   if (!writeClient(policy::buildErrorResponse(status, detail, fields))) return;
+  logExchange(error);
   finishAndClose();
 }
 
@@ -928,7 +1039,7 @@ void Session::onSocketRead(Socket& socket) {
 void Session::onSocketBufferFull(Socket& socket) {
   if (phase_ == Phase::Closing) return;
   if (&socket == client_.get() && phase_ == Phase::AwaitingUpgradeResponse) {
-    close("more than 64 KiB held behind an upgrade request");
+    cutExchange("client_sent_too_much", "more than 64 KiB held behind an upgrade request");
     return;
   }
   updateReadState();
@@ -960,7 +1071,7 @@ void Session::onSocketEof(Socket& socket) {
       default:
         // Between requests this is a clean end; inside a request or while it is being answered
         // it aborts the exchange (and the upstream request with it).
-        close("client closed");
+        cutExchange("client_closed", "client closed");
         return;
     }
   }
@@ -977,7 +1088,7 @@ void Session::onSocketEof(Socket& socket) {
       onResponseComplete();
       return;
     }
-    close("upstream closed inside the response body");
+    cutExchange("upstream_closed", "upstream closed inside the response body");
     return;
   }
   onUpstreamFailure("read", UV_EOF);
@@ -986,7 +1097,7 @@ void Session::onSocketEof(Socket& socket) {
 void Session::onSocketError(Socket& socket, int status, const char* what) {
   if (phase_ == Phase::Closing) return;
   if (&socket == client_.get()) {
-    close("client connection failed");
+    cutExchange("client_reset", "client connection failed");
     return;
   }
   if (&socket != upstream_.get()) return;
@@ -1027,7 +1138,7 @@ void Session::onClientTimeout() {
       if (requestParser_.betweenMessages() && client_->buffered() == 0 && exchangesDone_ > 0) {
         close("client_header expired");
       } else {
-        respondError(408, "request header timeout");
+        respondError(408, "client_header_timeout", "request header timeout");
       }
       return;
     case ClientTimer::Idle:
@@ -1036,11 +1147,11 @@ void Session::onClientTimeout() {
       return;
     case ClientTimer::Body:
       ++counters.timeoutClientBody;
-      respondError(408, "request body timeout");
+      respondError(408, "client_body_timeout", "request body timeout");
       return;
     case ClientTimer::SendStall:
       ++counters.timeoutClientIdle;
-      close("client stopped reading");
+      cutExchange("client_timeout", "client stopped reading");
       return;
     case ClientTimer::Linger:
       close("linger expired");
@@ -1061,7 +1172,7 @@ void Session::onUpstreamTimeout() {
     return;
   }
   ++counters.timeoutUpstreamResponse;
-  respondError(504, "upstream response timeout");
+  respondError(504, "upstream_response_timeout", "upstream response timeout");
 }
 
 }  // namespace hoplite::proxy

@@ -19,6 +19,7 @@
 #include "policy/request_rewrite.h"
 #include "policy/upgrade.h"
 #include "proxy/client_connection.h"
+#include "proxy/observe/exchange_record.h"
 #include "proxy/socket.h"
 #include "proxy/timer.h"
 
@@ -86,6 +87,15 @@ class Session final : public ClientConnection, private SocketHandler {
     std::vector<struct sockaddr_storage> addresses;
     size_t nextAddress = 0;
     policy::RequestId requestId;  // empty with request_id "off" and before a head was parsed
+    // The access log's record of this exchange, and the times it measures (uv_hrtime, ns).
+    observe::ExchangeRecord record;
+    uint64_t startNs = 0;
+    uint64_t connectStartNs = 0;
+    uint64_t requestSentNs = 0;
+    bool started = false;  // a request head was parsed
+    bool logged = false;   // the record was written
+    // Why the exchange was cut, when close() ends it before its response was complete.
+    std::string_view cutError;
   };
 
   friend struct std::default_delete<Session>;  // adopted in the last close callback
@@ -147,8 +157,16 @@ class Session final : public ClientConnection, private SocketHandler {
   // Answers with a generated response (status, `extraFields` such as a 426's Upgrade, and
   // Connection: close) if no response head was sent yet, then closes gracefully; after a head was
   // sent, just closes.
-  void respondError(uint16_t status, const std::string& detail,
+  // `error` is the access log's stable reason (e.g. "upstream_connect_failed").
+  void respondError(uint16_t status, std::string_view error, const std::string& detail,
                     std::span<const policy::ExtraField> extraFields = {});
+  // Writes the exchange's access log line, once; `error` as in respondError, empty when the
+  // exchange went as it should.
+  void logExchange(std::string_view error);
+  // Starts the exchange's record at its head: the time, the request's own facts.
+  void startRecord();
+  // close() with the reason the access log gives an exchange it cuts short.
+  void cutExchange(std::string_view error, const char* reason);
   // Flushes what was written, sends FIN, and discards client input until EOF or a short linger
   // timeout, so that the client reads our last response instead of a reset (a close with unread
   // input sends RST, which can destroy the response in the client's receive buffer).
@@ -211,6 +229,8 @@ class Session final : public ClientConnection, private SocketHandler {
   // the upstream read that brought it, or when the response completes.
   std::string heldClientHead_;
   uint64_t exchangesDone_ = 0;
+  // Bytes of the request head being read, for the access log's bytes_in.
+  uint64_t headBytes_ = 0;
   // The client half-closed while its bytes were held behind an upgrade request or while the last
   // response was flushing: it is not read again, and the tunnel (if any) starts half-closed.
   bool clientSentEof_ = false;

@@ -6,7 +6,13 @@
 namespace hoplite::proxy {
 
 UpstreamPool::UpstreamPool(const conf::Upstream& upstream)
-    : upstream_(upstream), failedUntil_(upstream.servers.size(), 0) {}
+    : upstream_(upstream), failedUntil_(upstream.servers.size(), 0) {
+  for (const conf::HostPort& server : upstream_.servers) {
+    const bool v6 = server.host.find(':') != std::string::npos;
+    serverTexts_.push_back((v6 ? "[" + server.host + "]" : server.host) + ":" +
+                           std::to_string(server.port));
+  }
+}
 
 UpstreamPool::~UpstreamPool() {
   assert(idle_.empty());
@@ -47,7 +53,7 @@ UpstreamPool::IdleConnection UpstreamPool::takeIdle() {
 }
 
 void UpstreamPool::release(std::unique_ptr<Socket> socket,
-                           std::unique_ptr<parser::ResponseParser> parser) {
+                           std::unique_ptr<parser::ResponseParser> parser, size_t server) {
   if (closed_ || upstream_.keepalive == 0 || socket->buffered() != 0 ||
       socket->pendingWriteBytes() != 0) {
     Socket::dispose(std::move(socket));
@@ -55,7 +61,7 @@ void UpstreamPool::release(std::unique_ptr<Socket> socket,
   }
   socket->setHandler(this);
   socket->setReading(true);
-  idle_.push_back({std::move(socket), std::move(parser)});
+  idle_.push_back({std::move(socket), std::move(parser), server});
 }
 
 void UpstreamPool::trimSurplus() {

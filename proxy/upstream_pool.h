@@ -32,6 +32,7 @@ class UpstreamPool final : private SocketHandler {
   struct IdleConnection {
     std::unique_ptr<Socket> socket;                  // null: the pool had none
     std::unique_ptr<parser::ResponseParser> parser;  // may be null
+    size_t server = 0;                               // the index of the server it is connected to
   };
 
   explicit UpstreamPool(const conf::Upstream& upstream);
@@ -42,6 +43,8 @@ class UpstreamPool final : private SocketHandler {
   const std::string& name() const { return upstream_.name; }
   size_t serverCount() const { return upstream_.servers.size(); }
   const conf::HostPort& server(size_t index) const { return upstream_.servers[index]; }
+  // "10.0.0.11:8000" or "[fd00::1]:8000" for server `index`, formatted once, for logs.
+  std::string_view serverText(size_t index) const { return serverTexts_[index]; }
   // The index of the next server in round-robin order, skipping servers that failed to connect
   // within the last kFailTimeout, unless every server did (then plain round robin: a request is
   // never refused without trying). `now` is uv_now().
@@ -58,7 +61,8 @@ class UpstreamPool final : private SocketHandler {
   // Parks a connection whose last response completed cleanly, with its parser (between
   // messages, its head released), or disposes of both when `keepalive` is 0 or the pool is
   // closed.
-  void release(std::unique_ptr<Socket> socket, std::unique_ptr<parser::ResponseParser> parser);
+  void release(std::unique_ptr<Socket> socket, std::unique_ptr<parser::ResponseParser> parser,
+               size_t server);
   // Closes the idle connections beyond `keepalive` that no request took since the last call,
   // oldest first, and starts a new period. Called once per period by the Server.
   void trimSurplus();
@@ -84,8 +88,9 @@ class UpstreamPool final : private SocketHandler {
   conf::Upstream upstream_;
   size_t nextServer_ = 0;
   std::vector<uint64_t> failedUntil_;  // per server: uv_now() before which it is skipped
-  std::vector<IdleConnection> idle_;   // oldest first
-  size_t untakenSincePeriod_ = 0;      // the low-water mark of idle_.size() this period
+  std::vector<std::string> serverTexts_;
+  std::vector<IdleConnection> idle_;  // oldest first
+  size_t untakenSincePeriod_ = 0;     // the low-water mark of idle_.size() this period
   bool closed_ = false;
 };
 

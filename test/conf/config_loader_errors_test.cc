@@ -427,3 +427,19 @@ TEST_CASE("conf: request_id is a field name hoplite leaves to it, or \"off\"", "
   }));
   checkOneError(row);
 }
+
+TEST_CASE("conf: log names a destination that can exist and a known format", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"not an object", R"({"log": "stdout"})", "/log", "is not an object"},
+      {"an unknown key", R"({"log": {"acess": "off"}})", "/log/acess", "did you mean \"access\""},
+      {"access not a string", R"({"log": {"access": true}})", "/log/access", "is not a string"},
+      {"access empty", R"({"log": {"access": ""}})", "/log/access", "is not a log destination"},
+      {"a missing directory", R"({"log": {"access": "/nonexistent-dir/access.log"}})",
+       "/log/access", "the directory \"/nonexistent-dir\" does not exist"},
+      {"a directory", R"({"log": {"access": "/tmp"}})", "/log/access", "is a directory"},
+      {"an unknown format", R"({"log": {"format": "xml"}})", "/log/format",
+       "is not a log format; use \"json\""},
+      {"elb, not yet", R"({"log": {"format": "elb"}})", "/log/format", "not available yet"},
+  }));
+  checkOneError(row);
+}

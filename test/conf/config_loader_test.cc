@@ -175,6 +175,8 @@ TEST_CASE("conf: omitted sections take the documented defaults", "[conf][default
   CHECK_FALSE(config.forwarded.via);
   CHECK(config.upgrade.allow == std::vector<std::string>{"websocket"});
   CHECK(config.requestIdField == "X-Request-Id");
+  CHECK(config.log.access == "stdout");
+  CHECK(config.log.format == hoplite::conf::LogSettings::Format::Json);
 }
 
 TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults]") {
@@ -192,9 +194,11 @@ TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults
     "forwarded": { "trusted_proxies": [], "x_forwarded": true, "forwarded": false, "via": false },
     "upgrade": { "allow": ["websocket"] },
     "workers": 1,
-    "request_id": "X-Request-Id"
+    "request_id": "X-Request-Id",
+    "log": { "access": "stdout", "format": "json" }
   })");
   const Config minimal = mustParse(kMinimal);
+  CHECK(full.log == minimal.log);
   CHECK(full.workers == minimal.workers);
   CHECK(full.requestIdField == minimal.requestIdField);
   CHECK(minimal.workers == 1);
@@ -336,6 +340,18 @@ TEST_CASE("conf: an all-numeric host name must be an IPv4 address, and no IPv6 o
   }));
   CAPTURE(host);
   CHECK(hoplite::conf::isHostName(host) == valid);
+}
+
+TEST_CASE("conf: log.access takes stdout, stderr, off or a file in a directory that exists",
+          "[conf]") {
+  constexpr std::string_view kBase =
+      R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+          "routes": [{"upstream": "app"}], "log": {"access": )";
+  for (const char* access :
+       {"stdout", "stderr", "off", "/tmp/hoplite-access.log", "relative.log"}) {
+    CAPTURE(access);
+    CHECK(mustParse(std::string(kBase) + "\"" + access + "\"}}").log.access == access);
+  }
 }
 
 TEST_CASE("conf: request_id names the ID's field, or is off", "[conf]") {

@@ -43,7 +43,7 @@ COUNTER_KEYS = (
     "accepted requests upstream_connects upstream_reused upstream_retries tunnels_opened "
     "tunnels_closed rejected_4xx errors_5xx timeout_client_header timeout_client_idle "
     "timeout_client_body timeout_upstream_connect timeout_upstream_response timeout_tunnel_idle "
-    "timeout_shutdown_drain"
+    "timeout_shutdown_drain upstream_connect_failures log_lines_dropped"
 ).split()
 
 
@@ -673,7 +673,8 @@ def refused_address():
 
 
 def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarded=None,
-                upgrade=None, routes=None, upstreams=None, workers=None, request_id=None):
+                upgrade=None, routes=None, upstreams=None, workers=None, request_id=None,
+                log=None):
     """A hoplite config listening on 127.0.0.1:0 with one upstream "app" on `servers`. Tests keep
     shutdown_drain short so that a failing test cannot hang its cleanup."""
     app = {"servers": list(servers)}
@@ -687,7 +688,7 @@ def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarde
     }
     config["timeouts"].update(timeouts or {})
     for key, value in (("limits", limits), ("forwarded", forwarded), ("upgrade", upgrade),
-                       ("workers", workers), ("request_id", request_id)):
+                       ("workers", workers), ("request_id", request_id), ("log", log)):
         if value is not None:
             config[key] = value
     return config

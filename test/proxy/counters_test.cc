@@ -21,7 +21,7 @@ TEST_CASE("proxy: a counters line reads back as the same counters", "[proxy][cou
   const Counters counters = distinctCounters(1);
   const std::string text = counters.toText();
   CHECK(text.starts_with("accepted=1 requests=2 upstream_connects=3 "));
-  CHECK(text.ends_with(" upstream_connect_failures=17"));
+  CHECK(text.ends_with(" upstream_connect_failures=17 log_lines_dropped=18"));
   const std::optional<Counters> parsed = Counters::fromText(text);
   REQUIRE(parsed.has_value());
   CHECK(*parsed == counters);

@@ -1,0 +1,190 @@
+"""The access log (`log`): one JSON line per HTTP exchange, with exact values for known traffic,
+refused requests, hoplite's own errors and upgrades; escaping that no client can break out of;
+lines written within the flush interval, whole with two workers, and none with "off".
+"""
+
+import json
+import os
+import re
+import socket
+import unittest
+
+import harness
+from harness import build_request, ws_key
+
+KEYS = ["ts", "type", "request_id", "client", "listener", "method", "host", "target", "proto",
+        "status", "bytes_in", "bytes_out", "duration_ms", "route", "upstream", "upstream_addr",
+        "upstream_status", "upstream_connect_ms", "upstream_header_ms", "reused", "user_agent",
+        "error"]
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def read_lines(path):
+    """Every line of the log as a dict, checking that each is one JSON object with every key in
+    the documented order."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    assert raw.endswith(b"\n") or not raw, "the last line is cut"
+    lines = []
+    for line in raw.decode("utf-8").splitlines():
+        record = json.loads(line)
+        assert list(record) == KEYS, list(record)
+        lines.append(record)
+    return lines
+
+
+class AccessLog(harness.E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        self.log_path = os.path.join(self.tmp, "access.log")
+
+    def hoplite_logging(self, servers, **options):
+        return self.hoplite(servers, log={"access": self.log_path}, **options)
+
+    def exchange_raw(self, proxy, request):
+        """Sends `request` on a fresh connection, reads the answer until hoplite closes; returns
+        (the client's port, the bytes received)."""
+        client = self.connect(proxy.port)
+        port = client.sock.getsockname()[1]
+        client.send(request)
+        return port, client.read_to_eof()
+
+    def test_proxied_exchanges_are_logged_with_exact_values(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite_logging([backend])
+        request = build_request("GET", "/logged?q=1", [
+            ("Host", "app.test"), ("User-Agent", "e2e/1.0"), ("Connection", "close")])
+        port, answer = self.exchange_raw(proxy, request)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:100])
+        request_id = re.search(rb"\r\nX-Request-Id: ([0-9a-f]{32})\r\n", answer).group(1).decode()
+        # A second client, keep-alive: its request goes on the pooled upstream connection.
+        client = self.connect(proxy.port)
+        client.send(build_request("HEAD", "/again", [("Host", "app.test")]))
+        self.assertEqual(client.read_response(method="HEAD").status, 200)
+        client.close()
+        counters = self.stop_hoplite(proxy)
+
+        lines = read_lines(self.log_path)
+        self.assertEqual(len(lines), counters["requests"])
+        first, second = lines
+        self.assertRegex(first["ts"], TS)
+        self.assertGreaterEqual(first["duration_ms"], 0)
+        self.assertGreaterEqual(first["upstream_connect_ms"], 0)
+        self.assertGreaterEqual(first["upstream_header_ms"], 0)
+        for key in ("ts", "duration_ms", "upstream_connect_ms", "upstream_header_ms"):
+            del first[key]
+        self.assertEqual(first, {
+            "type": "http", "request_id": request_id, "client": f"127.0.0.1:{port}",
+            "listener": f"127.0.0.1:{proxy.port}", "method": "GET", "host": "app.test",
+            "target": "/logged?q=1", "proto": "HTTP/1.1", "status": 200,
+            "bytes_in": len(request), "bytes_out": len(answer), "route": 0, "upstream": "app",
+            "upstream_addr": backend.address, "upstream_status": 200, "reused": False,
+            "user_agent": "e2e/1.0", "error": None})
+        self.assertEqual((second["method"], second["target"], second["status"],
+                          second["reused"], second["upstream_connect_ms"], second["user_agent"]),
+                         ("HEAD", "/again", 200, True, None, None))
+
+    def test_refused_requests_and_hoplites_own_errors_are_logged(self):
+        backend = self.demo_backend()
+        refused, holder = harness.refused_address()
+        self.addCleanup(holder.close)
+        proxy = self.hoplite_logging([backend], upstreams={
+            "app": {"servers": [backend.address]}, "down": {"servers": [refused]}}, routes=[
+            {"host": "down.test", "upstream": "down"},
+            {"host": "app.test", "upstream": "app"}])
+        bad = b"GET /bad HTTP/1.1\r\nHost : app.test\r\n\r\n"
+        _, bad_answer = self.exchange_raw(proxy, bad)
+        self.assertTrue(bad_answer.startswith(b"HTTP/1.1 400 "), bad_answer[:100])
+        _, no_route = self.exchange_raw(proxy, build_request("GET", "/x", [("Host", "other.test")]))
+        self.assertTrue(no_route.startswith(b"HTTP/1.1 404 "), no_route[:100])
+        _, down = self.exchange_raw(proxy, build_request("GET", "/y", [("Host", "down.test")]))
+        self.assertTrue(down.startswith(b"HTTP/1.1 502 "), down[:100])
+        self.stop_hoplite(proxy)
+
+        refused_line, no_route_line, down_line = read_lines(self.log_path)
+        self.assertEqual(
+            {k: refused_line[k] for k in ("method", "host", "target", "proto", "status",
+                                          "bytes_in", "bytes_out", "route", "error")},
+            {"method": None, "host": None, "target": None, "proto": None, "status": 400,
+             "bytes_in": len(bad), "bytes_out": len(bad_answer), "route": None,
+             "error": "bad_request"})
+        self.assertEqual(
+            {k: no_route_line[k] for k in ("host", "status", "route", "upstream", "error")},
+            {"host": "other.test", "status": 404, "route": None, "upstream": None,
+             "error": "no_route"})
+        self.assertEqual(
+            {k: down_line[k] for k in ("status", "route", "upstream", "upstream_addr",
+                                       "upstream_status", "error")},
+            {"status": 502, "route": 0, "upstream": "down", "upstream_addr": refused,
+             "upstream_status": None, "error": "upstream_connect_failed"})
+
+    def test_an_upgrade_is_logged_with_its_101(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite_logging([backend])
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", "/chat", [
+            ("Host", "app.test"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", ws_key()), ("Sec-WebSocket-Version", "13")]))
+        self.assertEqual(client.read_response().status, 101)
+        client.close()
+        self.stop_hoplite(proxy)
+        (line,) = read_lines(self.log_path)
+        self.assertEqual((line["target"], line["status"], line["upstream_status"], line["error"]),
+                         ("/chat", 101, 101, None))
+
+    def test_no_request_can_forge_a_line(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite_logging([backend])
+        agent = b'x", "status": 999}{"forged": "\\\\ \xff\xfe caf\xc3\xa9'
+        client = self.connect(proxy.port)
+        client.send(b"GET /q HTTP/1.1\r\nHost: app.test\r\nUser-Agent: " + agent + b"\r\n\r\n")
+        self.assertEqual(client.read_response().status, 200)
+        client.close()
+        self.stop_hoplite(proxy)
+        (line,) = read_lines(self.log_path)
+        # Valid UTF-8 stays as it is; bytes that are not UTF-8 come back as their Latin-1 letters.
+        self.assertEqual(line["user_agent"].encode("utf-8"),
+                         agent.replace(b"\xff\xfe", "\xff\xfe".encode("utf-8")))
+        self.assertEqual(line["status"], 200)
+
+    def test_lines_are_written_within_the_flush_interval(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite_logging([backend])
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", "/soon", [("Host", "app.test")]))
+        self.assertEqual(client.read_response().status, 200)
+        # hoplite keeps running: the 100 ms flush, not the exit, writes the line.
+        harness.wait_until(lambda: os.path.exists(self.log_path) and
+                           os.path.getsize(self.log_path) > 0, what="the line to be written")
+        self.assertEqual([l["target"] for l in read_lines(self.log_path)], ["/soon"])
+        self.stop_hoplite(proxy)
+
+    def test_two_workers_write_whole_lines_to_one_file(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite_logging([backend], workers=2)
+        count = 200
+        for i in range(count // 10):
+            client = self.connect(proxy.port)
+            for j in range(10):
+                client.send(build_request("GET", f"/w/{i}/{j}", [("Host", "app.test")]))
+                self.assertEqual(client.read_response().status, 200)
+            client.close()
+        counters = self.stop_hoplite(proxy)
+        lines = read_lines(self.log_path)
+        self.assertEqual(counters["requests"], count)
+        self.assertEqual(sorted(l["target"] for l in lines),
+                         sorted(f"/w/{i}/{j}" for i in range(count // 10) for j in range(10)))
+
+    def test_off_writes_nothing(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], log={"access": "off"})
+        client = self.connect(proxy.port)
+        client.send(build_request("GET", "/quiet", [("Host", "app.test")]))
+        self.assertEqual(client.read_response().status, 200)
+        client.close()
+        self.stop_hoplite(proxy)
+        self.assertEqual(os.listdir(self.tmp), ["hoplite.json"])
+
+
+if __name__ == "__main__":
+    unittest.main()
