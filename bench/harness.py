@@ -249,9 +249,10 @@ class Setup:
         wait_listening(port, proc)
         return proc, port
 
-    def start_proxy(self, name, backends, maxconn=60000, workers=1):
+    def start_proxy(self, name, backends, maxconn=60000, workers=1, logging=False):
         """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list),
-        with `workers` processes (hoplite, nginx) or threads (HAProxy)."""
+        with `workers` processes (hoplite, nginx) or threads (HAProxy), and with its access log
+        on (`logging`, scenario 13) or off."""
         port = pick_port(PORT_BASE + 1, self.taken)
         self.counter += 1
         tag = f"{name}-{self.counter}"
@@ -259,7 +260,17 @@ class Setup:
         values = {"PORT": port, "RUNDIR": self.run_dir, "BACKEND": backends[0],
                   "SERVERS": ", ".join(f'"{b}"' for b in backends),
                   "NOFILE": self.nofile, "WORKER_CONNECTIONS": max(1024, self.nofile - 100),
-                  "MAXCONN": maxconn, "WORKERS": workers}
+                  "MAXCONN": maxconn, "WORKERS": workers,
+                  "HOPLITE_ACCESS_LOG": "off", "NGINX_ACCESS_LOG": "access_log off",
+                  "HAPROXY_GLOBAL_LOG": "", "HAPROXY_DEFAULTS_LOG": ""}
+        if logging:
+            # Each to a file, buffered as its operator would: hoplite's own 64 KiB / 100 ms,
+            # nginx's buffer=64k flush=100ms, HAProxy's httplog on its standard output (a file).
+            access = os.path.join(self.run_dir, f"{tag}-access.log")
+            values["HOPLITE_ACCESS_LOG"] = access
+            values["NGINX_ACCESS_LOG"] = f"access_log {access} combined buffer=64k flush=100ms"
+            values["HAPROXY_GLOBAL_LOG"] = "    log stdout format raw local0\n"
+            values["HAPROXY_DEFAULTS_LOG"] = "    log global\n    option httplog\n"
         if name == "hoplite":
             cfg = self.fill("hoplite.json", values, f"{tag}.json")
             proc = PROCS.start([self.bin["hoplite"], "-c", cfg], logp)
@@ -281,7 +292,7 @@ class Setup:
         wait_listening(port, proc)
         return proc, port
 
-    def start_all(self, workers=1, origin=False):
+    def start_all(self, workers=1, origin=False, logging=False):
         """The backend (demo_backend, or nginx as the origin) and every proxy in front of it."""
         if origin:
             backend, bport = self.start_origin()
@@ -293,7 +304,8 @@ class Setup:
             if name == "direct":
                 continue
             self.procs[name], self.ports[name] = self.start_proxy(name, [f"127.0.0.1:{bport}"],
-                                                                  workers=workers)
+                                                                  workers=workers,
+                                                                  logging=logging)
         log(f"listening ({workers} worker(s) each): " +
             ", ".join(f"{n}={self.ports[n]}" for n in SYSTEMS))
 
@@ -468,6 +480,23 @@ def all_cores_scenario(setup, args, results):
                                 f"handshake + close, 50 concurrent", mode, extra, d)
     finally:
         setup.stop_all()
+
+
+def logging_scenario(setup, args, results):
+    """Scenario 13: scenario 1 at 50 connections with every proxy's access log on, to a file
+    (hoplite's JSON lines, nginx's combined format with buffer=64k, HAProxy's httplog). Compared
+    with scenario 1's row of the same run, it is the cost of logging."""
+    setup.start_all(logging=True)
+    try:
+        setup.warm_up()
+        run_http_scenario(setup, args, results, "s13_logging_c50",
+                          "13. access log on (to a file): keep-alive, 128 B response, "
+                          "50 connections", "/bytes/128", 50, (), args.duration, True)
+    finally:
+        setup.stop_all()
+        for name in os.listdir(setup.run_dir):
+            if name.endswith("-access.log"):
+                os.remove(os.path.join(setup.run_dir, name))
 
 
 SWEEP_CONNECTIONS = [50, 200, 1000, 5000]
@@ -745,9 +774,10 @@ def main():
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
     ap.add_argument("--out", help="raw results JSON path")
-    ap.add_argument("--scenarios", default="http,ws,allcores,origin,memory,keepalive,50k",
-                    help="comma list of groups: http, ws, allcores, origin, memory, keepalive, "
-                         "50k")
+    ap.add_argument("--scenarios",
+                    default="http,ws,allcores,origin,logging,memory,keepalive,50k",
+                    help="comma list of groups: http, ws, allcores, origin, logging, memory, "
+                         "keepalive, 50k")
     ap.add_argument("--sweep", default=",".join(str(n) for n in SWEEP_CONNECTIONS),
                     help="connection counts of scenario 12's keep-alive sweep")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
@@ -826,6 +856,8 @@ def main():
             all_cores_scenario(setup, args, results)
         if "origin" in groups:
             origin_scenario(setup, args, results)
+        if "logging" in groups:
+            logging_scenario(setup, args, results)
         if "memory" in groups:
             memory_scenario(setup, args, results)
         if "keepalive" in groups:

@@ -51,6 +51,7 @@ SHOWN = {
     "s11_small": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
     "s11_handshake": ["rate", "p50_ms", "p99_ms", "cpu_us_per_cycle", "errors"],
     "s12": ["rps", "p99_ms", "cpu_us_per_request", "faults_per_request", "errors"],
+    "s13": ["rps", "p99_ms", "cpu_s_per_100k", "errors"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel
@@ -158,6 +159,7 @@ def targets(summary):
             None if ratio(h, x) is None else h >= x,
             f"hoplite {fmt(h, 0)} vs haproxy {fmt(x, 0)} /s")
     sweep_targets(summary, add)
+    logging_targets(summary, add)
     for sid in ["s7_bulk_1", "s7_bulk_100"]:
         h = median(summary, sid, "bytes_per_s", "hoplite")
         d = median(summary, sid, "bytes_per_s", "direct")
@@ -237,6 +239,24 @@ def sweep_targets(summary, add):
         add(f"s11_small_c200 (all cores) requests/s hoplite/{other} (performance issue)",
             ratio(h, x), ">= 1.0", None if ratio(h, x) is None else h >= x,
             f"hoplite {fmt(h, 0)} vs {other} {fmt(x, 0)} req/s")
+
+
+def logging_targets(summary, add):
+    """The observability issue's cost targets: hoplite with its access log on keeps 0.97x of
+    its own requests/s without (scenario 13 against scenario 1 of the same run), and does at
+    least as well as the two peers with theirs on."""
+    if "s13_logging_c50" not in summary:
+        return
+    on = median(summary, "s13_logging_c50", "rps", "hoplite")
+    off = median(summary, "s1_small_c50", "rps", "hoplite")
+    add("s13 requests/s, hoplite logging on / off (s1_small_c50)", ratio(on, off), ">= 0.97",
+        None if ratio(on, off) is None else on >= 0.97 * off,
+        f"hoplite {fmt(on, 0)} with the access log, {fmt(off, 0)} without")
+    for other in ("nginx", "haproxy"):
+        x = median(summary, "s13_logging_c50", "rps", other)
+        add(f"s13 requests/s with logging, hoplite/{other}", ratio(on, x), ">= 1.0",
+            None if ratio(on, x) is None else on >= x,
+            f"hoplite {fmt(on, 0)} vs {other} {fmt(x, 0)} req/s")
 
 
 def sweep_chart(summary, out_png, title):

@@ -20,7 +20,7 @@ trap stop INT TERM
 
 ./build/demo_backend --listen 127.0.0.1:3001 &
 backend_pid=$!
-./build/hoplite -c conf/hoplite.json &
+./build/hoplite -c conf/hoplite.json &  # its access log: one JSON line per request, here
 hoplite_pid=$!
 
 cat <<'TXT'
