@@ -136,11 +136,25 @@ void Session::close(const char* reason) {
   upstreamTimer_.close();
 }
 
+Session::ExchangeFacts& Session::facts() {
+  if (!exchange_.facts) exchange_.facts = std::make_unique<ExchangeFacts>();
+  return *exchange_.facts;
+}
+
+Session::ExchangeFacts* Session::loggedFacts() {
+  return server_.accessLog().enabled() ? &facts() : nullptr;
+}
+
+std::string_view Session::requestId() const {
+  return exchange_.facts ? exchange_.facts->requestId.view() : std::string_view();
+}
+
 void Session::startRecord() {
   exchange_.started = true;
-  if (!server_.accessLog().enabled()) return;  // nothing on the hot path that nobody reads
-  exchange_.startNs = uv_hrtime();
-  observe::ExchangeRecord& record = exchange_.record;
+  ExchangeFacts* facts = loggedFacts();
+  if (facts == nullptr) return;  // nothing on the hot path that nobody reads
+  facts->startNs = uv_hrtime();
+  observe::ExchangeRecord& record = facts->record;
   record.startUnixMs = unixMillisecondsNow();
   record.bytesIn = headBytes_;
   headBytes_ = 0;
@@ -163,16 +177,17 @@ void Session::logExchange(std::string_view error) {
   exchange_.logged = true;
   observe::AccessLog& log = server_.accessLog();
   if (!log.enabled()) return;
-  observe::ExchangeRecord& record = exchange_.record;
+  ExchangeFacts& facts = this->facts();
+  observe::ExchangeRecord& record = facts.record;
   if (!exchange_.started) {
     // Refused before its head was complete: what is known is the time, the peer and the bytes.
     record.startUnixMs = unixMillisecondsNow();
     record.bytesIn = headBytes_;
     headBytes_ = 0;
   } else {
-    record.durationMs = millisecondsSince(exchange_.startNs);
+    record.durationMs = millisecondsSince(facts.startNs);
   }
-  record.requestId = exchange_.requestId.view();
+  record.requestId = facts.requestId.view();
   record.clientAddress = peer_.addressText;
   record.clientPort = peer_.port;
   record.listener = peer_.listenerName;
@@ -369,7 +384,9 @@ void Session::updateReadState() {
 bool Session::writeClient(std::string_view a, std::string_view b, std::string_view c) {
   if (!client_) return false;
   // A held response head leaves together with the first body bytes: one writev, not two.
-  exchange_.record.bytesOut += heldClientHead_.size() + a.size() + b.size() + c.size();
+  if (ExchangeFacts* facts = loggedFacts()) {
+    facts->record.bytesOut += heldClientHead_.size() + a.size() + b.size() + c.size();
+  }
   const int rc = client_->write({heldClientHead_, a, b, c});
   heldClientHead_.clear();
   if (rc < 0) {
@@ -422,7 +439,7 @@ void Session::processClientInput() {
     if (inHead) {
       headBytes_ += result.consumed;
     } else {
-      exchange_.record.bytesIn += result.consumed;
+      if (ExchangeFacts* facts = loggedFacts()) facts->record.bytesIn += result.consumed;
     }
     if (result.status == ParseStatus::NeedMore) break;
     if (result.status == ParseStatus::HeadComplete) {
@@ -465,9 +482,9 @@ void Session::onRequestHead() {
     const std::optional<std::string_view> kept = policy::keptRequestId(
         request.headers, config.requestIdField, policy::isTrustedPeer(peer_, config.forwarded));
     if (kept) {
-      exchange_.requestId.assign(*kept);
+      facts().requestId.assign(*kept);
     } else {
-      server_.requestIds().next(exchange_.requestId);
+      server_.requestIds().next(facts().requestId);
     }
   }
 
@@ -477,8 +494,10 @@ void Session::onRequestHead() {
     return;
   }
   exchange_.timeouts = exchange_.route->timeouts.applyTo(config.timeouts);
-  exchange_.record.route = static_cast<size_t>(exchange_.route - config.routes.data());
-  exchange_.record.upstream = exchange_.route->upstream;
+  if (ExchangeFacts* facts = loggedFacts()) {
+    facts->record.route = static_cast<size_t>(exchange_.route - config.routes.data());
+    facts->record.upstream = exchange_.route->upstream;
+  }
   exchange_.upgrade = policy::classifyUpgradeRequest(request, routeUpgradeSettings());
   if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Invalid) {
     respondError(exchange_.upgrade.status != 0 ? exchange_.upgrade.status : 400, "bad_upgrade",
@@ -499,9 +518,8 @@ void Session::onRequestHead() {
     }
     exchange_.request.framing = Framing::None;
   }
-  exchange_.upstreamRequest =
-      policy::buildUpstreamRequest(request, exchange_.upgrade, peer_, config.forwarded,
-                                   config.requestIdField, exchange_.requestId.view());
+  exchange_.upstreamRequest = policy::buildUpstreamRequest(
+      request, exchange_.upgrade, peer_, config.forwarded, config.requestIdField, requestId());
   exchange_.pool = &server_.pool(exchange_.route->upstream);
   connectUpstream(/*allowReuse=*/true);
 }
@@ -520,8 +538,10 @@ void Session::connectUpstream(bool allowReuse) {
       if (idle.parser) responseParser_ = std::move(idle.parser);
       exchange_.reusedUpstream = true;
       exchange_.server = idle.server;
-      exchange_.record.reused = true;
-      exchange_.record.upstreamAddress = exchange_.pool->serverText(idle.server);
+      if (ExchangeFacts* facts = loggedFacts()) {
+        facts->record.reused = true;
+        facts->record.upstreamAddress = exchange_.pool->serverText(idle.server);
+      }
       ++server_.counters().upstreamReused;
       onUpstreamReady();
       return;
@@ -631,9 +651,11 @@ void Session::connectToNextAddress(int lastError) {
     return;
   }
   const struct sockaddr_storage& address = exchange_.addresses[exchange_.nextAddress++];
-  exchange_.connectStartNs = uv_hrtime();
-  exchange_.record.upstreamAddress = exchange_.pool->serverText(exchange_.server);
-  exchange_.record.reused = false;
+  if (ExchangeFacts* facts = loggedFacts()) {
+    facts->connectStartNs = uv_hrtime();
+    facts->record.upstreamAddress = exchange_.pool->serverText(exchange_.server);
+    facts->record.reused = false;
+  }
   upstream_ = std::make_unique<Socket>(server_.loop(), server_.buffers(), server_.readBatch());
   upstream_->setHandler(this);
   const int rc = upstream_->connect(reinterpret_cast<const sockaddr*>(&address));
@@ -652,7 +674,9 @@ void Session::connectToNextAddress(int lastError) {
 void Session::onSocketConnected(Socket& socket) {
   if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
   ++server_.counters().upstreamConnects;
-  exchange_.record.upstreamConnectMs = millisecondsSince(exchange_.connectStartNs);
+  if (ExchangeFacts* facts = loggedFacts()) {
+    facts->record.upstreamConnectMs = millisecondsSince(facts->connectStartNs);
+  }
   exchange_.pool->markAlive(exchange_.server);
   onUpstreamReady();
   if (phase_ == Phase::ForwardingRequestBody) {
@@ -664,7 +688,7 @@ void Session::onSocketConnected(Socket& socket) {
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
 void Session::onUpstreamReady() {
-  exchange_.requestSentNs = uv_hrtime();
+  if (ExchangeFacts* facts = loggedFacts()) facts->requestSentNs = uv_hrtime();
   // A reused connection brings the parser of its last response (it ended cleanly, at a message
   // boundary), as good as a new one; creating one per exchange cost allocations and llhttp_init.
   if (!responseParser_) {
@@ -757,9 +781,10 @@ void Session::processUpstreamInput() {
 
 void Session::onResponseHead() {
   const parser::ResponseHead& head = responseParser_->head();
-  if (head.status >= 200 || head.status == 101) {
-    exchange_.record.upstreamStatus = head.status;
-    exchange_.record.upstreamHeaderMs = millisecondsSince(exchange_.requestSentNs);
+  ExchangeFacts* facts = loggedFacts();
+  if (facts != nullptr && (head.status >= 200 || head.status == 101)) {
+    facts->record.upstreamStatus = head.status;
+    facts->record.upstreamHeaderMs = millisecondsSince(facts->requestSentNs);
   }
   if (head.status == 101) {
     const policy::UpgradeResponse verdict =
@@ -781,7 +806,7 @@ void Session::onResponseHead() {
   context.via = server_.config().forwarded.via;
   context.upgradeAllow = routeUpgradeSettings().allow;
   context.requestIdName = server_.config().requestIdField;
-  context.requestId = exchange_.requestId.view();
+  context.requestId = requestId();
   if (head.status < 200) {
     // An interim response nobody asked for (a 100 without Expect, or an unknown 1xx) means the
     // upstream's idea of this exchange may differ from ours: do not reuse the connection.
@@ -810,7 +835,7 @@ void Session::onResponseHead() {
                          response.bodyFraming == Framing::UntilClose || server_.draining();
   exchange_.upstreamKeepAlive = head.keepAlive;
   exchange_.responseHeadSent = true;
-  exchange_.record.status = head.status;
+  if (facts != nullptr) facts->record.status = head.status;
   // Held until the first body bytes (or the end of this read, or of the response) so that both
   // leave in one write.
   heldClientHead_ = std::move(response.head);
@@ -882,11 +907,11 @@ void Session::startTunnel() {
   context.upgradeAccepted = true;
   context.via = server_.config().forwarded.via;
   context.requestIdName = server_.config().requestIdField;
-  context.requestId = exchange_.requestId.view();
+  context.requestId = requestId();
   const policy::ClientResponse response =
       policy::buildClientResponse(responseParser_->head(), context);
   if (!writeClient(response.head)) return;
-  exchange_.record.status = 101;
+  if (ExchangeFacts* facts = loggedFacts()) facts->record.status = 101;
   logExchange({});
   responseParser_.reset();
   Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle,
@@ -953,10 +978,8 @@ void Session::respondError(uint16_t status, std::string_view error, const std::s
   exchange_.responseHeadSent = true;
   // A request whose head was parsed gets its ID on hoplite's own answer too.
   std::vector<policy::ExtraField> fields(extraFields.begin(), extraFields.end());
-  if (!exchange_.requestId.empty()) {
-    fields.push_back({server_.config().requestIdField, exchange_.requestId.view()});
-  }
-  exchange_.record.status = status;
+  if (!requestId().empty()) fields.push_back({server_.config().requestIdField, requestId()});
+  if (ExchangeFacts* facts = loggedFacts()) facts->record.status = status;
   if (!writeClient(policy::buildErrorResponse(status, detail, fields))) return;
   logExchange(error);
   finishAndClose();

@@ -20,6 +20,7 @@
 #include "policy/upgrade.h"
 #include "proxy/client_connection.h"
 #include "proxy/observe/exchange_record.h"
+#include "proxy/slab_pool.h"
 #include "proxy/socket.h"
 #include "proxy/timer.h"
 
@@ -57,6 +58,17 @@ class Session final : public ClientConnection, private SocketHandler {
   // What the client timer currently measures, so that its expiry knows what it means.
   enum class ClientTimer { None, Header, Idle, Body, SendStall, Linger };
 
+  // What the request ID and the access log keep of one exchange. Allocated from a slab when an
+  // exchange needs it and freed with it: inline in the Session, its 456 bytes stayed with every
+  // idle keep-alive connection (scenario 10: 3.99 KiB per idle connection instead of 3.51).
+  struct ExchangeFacts : SlabAllocated<ExchangeFacts> {
+    policy::RequestId requestId;  // empty with request_id "off"
+    observe::ExchangeRecord record;
+    uint64_t startNs = 0;  // uv_hrtime() at the request head
+    uint64_t connectStartNs = 0;
+    uint64_t requestSentNs = 0;
+  };
+
   // Everything about the request/response exchange in flight; reset for each request.
   struct Exchange {
     parser::RequestHead request;
@@ -86,12 +98,9 @@ class Session final : public ClientConnection, private SocketHandler {
     // 127.0.0.1 for localhost); tried in order until one accepts.
     std::vector<struct sockaddr_storage> addresses;
     size_t nextAddress = 0;
-    policy::RequestId requestId;  // empty with request_id "off" and before a head was parsed
-    // The access log's record of this exchange, and the times it measures (uv_hrtime, ns).
-    observe::ExchangeRecord record;
-    uint64_t startNs = 0;
-    uint64_t connectStartNs = 0;
-    uint64_t requestSentNs = 0;
+    // The request ID and the access log's record, from a slab while the exchange needs them
+    // (see ExchangeFacts); null when neither request_id nor the access log is on.
+    std::unique_ptr<ExchangeFacts> facts;
     bool started = false;  // a request head was parsed
     bool logged = false;   // the record was written
     // Why the exchange was cut, when close() ends it before its response was complete.
@@ -165,6 +174,12 @@ class Session final : public ClientConnection, private SocketHandler {
   void logExchange(std::string_view error);
   // Starts the exchange's record at its head: the time, the request's own facts.
   void startRecord();
+  // The exchange's facts, allocated on first use.
+  ExchangeFacts& facts();
+  // The facts when the access log is on (the record is worth filling), else null.
+  ExchangeFacts* loggedFacts();
+  // The exchange's request ID, or "" (request_id "off", or no head parsed yet).
+  std::string_view requestId() const;
   // close() with the reason the access log gives an exchange it cuts short.
   void cutExchange(std::string_view error, const char* reason);
   // Flushes what was written, sends FIN, and discards client input until EOF or a short linger
