@@ -61,12 +61,17 @@ def summed(per_worker):
 
 
 def refused(port):
+    """True once nothing listens on `port`. A probe whose SYN reached a worker's listener just
+    as that worker closed it is reset rather than refused (the kernel resets what waits in a
+    closing listener's accept queue): not refused yet, so the caller polls again."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     probe.settimeout(1)
     try:
         probe.connect(("127.0.0.1", port))
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        return False
     finally:
         probe.close()
     return False
