@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "policy/response_rewrite.h"
 #include "policy/routing.h"
@@ -151,13 +152,13 @@ std::string_view Session::requestId() const {
 
 void Session::startRecord() {
   exchange_.started = true;
+  const uint64_t headBytes = std::exchange(headBytes_, 0);
   ExchangeFacts* facts = loggedFacts();
   if (facts == nullptr) return;  // nothing on the hot path that nobody reads
   facts->startNs = uv_hrtime();
   observe::ExchangeRecord& record = facts->record;
   record.startUnixMs = unixMillisecondsNow();
-  record.bytesIn = headBytes_;
-  headBytes_ = 0;
+  record.bytesIn = headBytes;
   const parser::RequestHead& request = exchange_.request;
   record.method = request.method;
   record.host = request.host;
