@@ -60,11 +60,6 @@ double millisecondsSince(uint64_t startNs) {
   return static_cast<double>(uv_hrtime() - startNs) / 1e6;
 }
 
-int64_t unixMillisecondsNow() {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-}
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 parser::ParserLimits requestLimits(const conf::Limits& limits) {
@@ -157,7 +152,7 @@ void Session::startRecord() {
   if (facts == nullptr) return;  // nothing on the hot path that nobody reads
   facts->startNs = uv_hrtime();
   observe::ExchangeRecord& record = facts->record;
-  record.startUnixMs = unixMillisecondsNow();
+  record.startUnixMs = observe::unixMillisecondsNow();
   record.bytesIn = headBytes;
   const parser::RequestHead& request = exchange_.request;
   record.method = request.method;
@@ -182,7 +177,7 @@ void Session::logExchange(std::string_view error) {
   observe::ExchangeRecord& record = facts.record;
   if (!exchange_.started) {
     // Refused before its head was complete: what is known is the time, the peer and the bytes.
-    record.startUnixMs = unixMillisecondsNow();
+    record.startUnixMs = observe::unixMillisecondsNow();
     record.bytesIn = headBytes_;
     headBytes_ = 0;
   } else {
@@ -912,11 +907,26 @@ void Session::startTunnel() {
   const policy::ClientResponse response =
       policy::buildClientResponse(responseParser_->head(), context);
   if (!writeClient(response.head)) return;
-  if (ExchangeFacts* facts = loggedFacts()) facts->record.status = 101;
+  std::unique_ptr<observe::TunnelRecord> tunnelRecord;
+  if (ExchangeFacts* facts = loggedFacts()) {
+    facts->record.status = 101;
+    // The handshake's facts, copied: the request head goes with this session.
+    tunnelRecord = std::make_unique<observe::TunnelRecord>();
+    tunnelRecord->requestId = facts->requestId.view();
+    tunnelRecord->clientAddress = peer_.addressText;
+    tunnelRecord->clientPort = peer_.port;
+    tunnelRecord->host = exchange_.request.host;
+    tunnelRecord->target = exchange_.request.target;
+    tunnelRecord->route = facts->record.route;
+    tunnelRecord->upstreamAddress = facts->record.upstreamAddress;
+    tunnelRecord->protocol = exchange_.upgrade.protocol;
+    tunnelRecord->openedUnixMs = observe::unixMillisecondsNow();
+    tunnelRecord->openedNs = uv_hrtime();
+  }
   logExchange({});
   responseParser_.reset();
   Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle,
-                clientSentEof_);
+                clientSentEof_, std::move(tunnelRecord));
   // The client slot moved to the tunnel with the socket: close() sees no client_ to release.
   close("upgraded to a tunnel");
 }

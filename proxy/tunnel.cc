@@ -8,14 +8,20 @@
 namespace hoplite::proxy {
 
 void Tunnel::start(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-                   const conf::Duration& idleTimeout, bool clientSentEof) {
+                   const conf::Duration& idleTimeout, bool clientSentEof,
+                   std::unique_ptr<observe::TunnelRecord> record) {
   // Owned by itself from here on: freed in its last socket's close callback, after close().
-  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof);
+  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof,
+             std::move(record));
 }
 
 Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-               const conf::Duration& idleTimeout, bool clientSentEof)
-    : server_(server), client_(std::move(client)), upstream_(std::move(upstream)) {
+               const conf::Duration& idleTimeout, bool clientSentEof,
+               std::unique_ptr<observe::TunnelRecord> record)
+    : server_(server),
+      client_(std::move(client)),
+      upstream_(std::move(upstream)),
+      record_(std::move(record)) {
   server_.registerConnection(this);
   ++server_.counters().tunnelsOpened;
   client_->setHandler(this);
@@ -26,6 +32,7 @@ Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<S
   if (phase_ == Phase::Closing) return;
   if (clientSentEof) {
     up_.eof = true;
+    firstDone_ = kClient;
     if (!shutdownTowards(*upstream_)) return;
   }
   if (idleTimeout) server_.idleSweeper().add(*this, *idleTimeout);
@@ -37,11 +44,18 @@ Tunnel::~Tunnel() {
   server_.unregisterConnection(this);
 }
 
-void Tunnel::close(const char* reason) {
+void Tunnel::close(std::string_view closedBy, std::string_view code, const char* reason) {
   if (phase_ == Phase::Closing) return;
   if (server_.debugLog())
     std::fprintf(stderr, "hoplite: tunnel %p closed: %s\n", static_cast<void*>(this), reason);
   phase_ = Phase::Closing;
+  if (record_ && server_.accessLog().enabled()) {
+    const std::string_view by = closedBy.empty() ? firstDone_ : closedBy;
+    observe::appendTunnelJsonLine(
+        server_.accessLog().buffer(), *record_, observe::unixMillisecondsNow(),
+        static_cast<double>(uv_hrtime() - record_->openedNs) / 1e6, by, code);
+    server_.accessLog().lineAdded();
+  }
   ++server_.counters().tunnelsClosed;
   server_.idleSweeper().remove(*this);
   assert(client_ && upstream_ && openSockets_ == 2);  // both are ours until this point
@@ -57,7 +71,11 @@ void Tunnel::onSocketClosed() {
 
 void Tunnel::relay(Socket& from, Socket& to) {
   if (from.buffered() == 0) return;
-  if (to.writeFrom(from) < 0) close("tunnel write failed");
+  if (record_) {
+    (&from == client_.get() ? record_->bytesFromClient : record_->bytesFromUpstream) +=
+        from.buffered();
+  }
+  if (to.writeFrom(from) < 0) close(sideOf(to), "write_failed", "tunnel write failed");
 }
 
 void Tunnel::updateReadState() {
@@ -84,6 +102,7 @@ void Tunnel::onSocketEof(Socket& socket) {
   if (phase_ == Phase::Closing) return;
   server_.idleSweeper().touch(*this);
   directionFrom(socket).eof = true;
+  if (firstDone_.empty()) firstDone_ = sideOf(socket);
   // Pass the half-close on: FIN to the other side, after the bytes already relayed to it.
   if (!shutdownTowards(peerOf(socket))) return;
   updateReadState();
@@ -95,12 +114,12 @@ bool Tunnel::shutdownTowards(Socket& destination) {
   // socket with nothing unread, and a socket read to EOF has nothing unread), so a shutdown(2)
   // first would only cost a syscall per tunnel.
   if (directionFrom(destination).shutdownDone && destination.allWritten()) {
-    close("both directions finished");
+    close({}, "both_finished", "both directions finished");
     return false;
   }
   const int rc = destination.shutdown();
   if (rc < 0) {
-    close("tunnel shutdown failed");
+    close(sideOf(destination), "shutdown_failed", "tunnel shutdown failed");
     return false;
   }
   if (rc == Socket::kShutdownSent) onFinSent(destination);
@@ -111,7 +130,9 @@ void Tunnel::onFinSent(Socket& destination) {
   // The direction that flows into `destination` is done.
   Direction& done = &destination == client_.get() ? down_ : up_;
   done.shutdownDone = true;
-  if (up_.shutdownDone && down_.shutdownDone) close("both directions finished");
+  if (up_.shutdownDone && down_.shutdownDone) {
+    close({}, "both_finished", "both directions finished");
+  }
 }
 
 void Tunnel::onSocketShutdown(Socket& socket) {
@@ -119,8 +140,14 @@ void Tunnel::onSocketShutdown(Socket& socket) {
   onFinSent(socket);
 }
 
-void Tunnel::onSocketError(Socket& /*socket*/, int /*status*/, const char* /*what*/) {
-  close("tunnel socket failed");
+void Tunnel::onSocketError(Socket& socket, int status, const char* /*what*/) {
+  // A failing side ends the tunnel, whatever finished before it.
+  const std::string_view side = sideOf(socket);
+  if (status == UV_ECONNRESET) {
+    close(side, side == kClient ? "client_reset" : "upstream_reset", "tunnel socket reset");
+  } else {
+    close(side, side == kClient ? "client_error" : "upstream_error", "tunnel socket failed");
+  }
 }
 
 void Tunnel::onSocketWritten(Socket& /*socket*/) {
@@ -130,7 +157,7 @@ void Tunnel::onSocketWritten(Socket& /*socket*/) {
 
 void Tunnel::onIdleExpired() {
   ++server_.counters().timeoutTunnelIdle;
-  close("tunnel_idle expired");
+  close(kProxy, "tunnel_idle", "tunnel_idle expired");
 }
 
 }  // namespace hoplite::proxy

@@ -8,6 +8,7 @@
 #include "conf/config.h"
 #include "proxy/client_connection.h"
 #include "proxy/idle_sweeper.h"
+#include "proxy/observe/exchange_record.h"
 #include "proxy/slab_pool.h"
 #include "proxy/socket.h"
 
@@ -30,13 +31,14 @@ class Tunnel final : public ClientConnection,
   // Takes both sockets. Bytes already in the client's read buffer (held behind the upgrade
   // request) go up first, bytes already in the upstream's (after the 101 head) go down; writes
   // already queued on either socket (the 101 head) stay ahead of them. `clientSentEof`: the
-  // client half-closed while its bytes were held; the upstream gets FIN after them.
+  // client half-closed while its bytes were held; the upstream gets FIN after them. `record`
+  // (null when the access log is off) is completed and written when the tunnel closes.
   static void start(Server& server, std::unique_ptr<Socket> client,
                     std::unique_ptr<Socket> upstream, const conf::Duration& idleTimeout,
-                    bool clientSentEof);
+                    bool clientSentEof, std::unique_ptr<observe::TunnelRecord> record);
 
   void beginDrain() override {}  // a tunnel is in flight until it ends or the drain expires
-  void forceClose() override { close("shutdown drain expired"); }
+  void forceClose() override { close(kProxy, "shutdown_drain", "shutdown drain expired"); }
 
  private:
   enum class Phase { Relaying, Closing };
@@ -48,10 +50,21 @@ class Tunnel final : public ClientConnection,
   friend struct std::default_delete<Tunnel>;  // adopted in its last socket's close callback
 
   Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-         const conf::Duration& idleTimeout, bool clientSentEof);
+         const conf::Duration& idleTimeout, bool clientSentEof,
+         std::unique_ptr<observe::TunnelRecord> record);
   ~Tunnel();
 
-  void close(const char* reason);
+  // Who ended a tunnel, for the access log: the side that finished or failed first, or the proxy
+  // (tunnel_idle, the shutdown drain).
+  static constexpr std::string_view kClient = "client";
+  static constexpr std::string_view kUpstream = "upstream";
+  static constexpr std::string_view kProxy = "proxy";
+
+  // The one close path. `closedBy` is who ended it, or empty for the side whose FIN came first
+  // (both directions finished); `code` is the access log's close_reason, `reason` the debug
+  // log's.
+  void close(std::string_view closedBy, std::string_view code, const char* reason);
+  std::string_view sideOf(Socket& socket) { return &socket == client_.get() ? kClient : kUpstream; }
   void relay(Socket& from, Socket& to);
   // Sends FIN to `destination` once the bytes already written to it are out (at once when none
   // is queued). False when the tunnel closed: the shutdown failed, or both directions are done.
@@ -79,6 +92,8 @@ class Tunnel final : public ClientConnection,
   Direction up_;         // client -> upstream
   Direction down_;       // upstream -> client
   Phase phase_ = Phase::Relaying;
+  std::unique_ptr<observe::TunnelRecord> record_;
+  std::string_view firstDone_;  // the side whose FIN came first, if any
 };
 
 }  // namespace hoplite::proxy

@@ -103,6 +103,20 @@ void appendStringOrNull(std::string& out, std::string_view value) {
   }
 }
 
+// "203.0.113.7:51234" or "[2001:db8::7]:51234"; addresses and ports need no escaping.
+void appendClient(std::string& out, std::string_view address, uint16_t port) {
+  if (address.empty()) {
+    out.append("null");
+    return;
+  }
+  const bool v6 = address.find(':') != std::string_view::npos;
+  out.append(v6 ? "\"[" : "\"");
+  out.append(address);
+  out.append(v6 ? "]:" : ":");
+  appendNumber(out, port);
+  out.push_back('"');
+}
+
 void appendMillisecondsOrNull(std::string& out, const std::optional<double>& ms) {
   if (ms) {
     appendMilliseconds(out, *ms);
@@ -120,6 +134,12 @@ void appendCountOrNull(std::string& out, uint64_t value) {
 }
 
 }  // namespace
+
+int64_t unixMillisecondsNow() {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
 
 void appendRfc3339(std::string& out, int64_t unixMs) {
   // The date and time change once a second: formatted then, reused for every line in between.
@@ -150,17 +170,7 @@ void appendJsonLine(std::string& out, const ExchangeRecord& r) {
   out.append("\",\"type\":\"http\",\"request_id\":");
   appendStringOrNull(out, r.requestId);
   out.append(",\"client\":");
-  if (r.clientAddress.empty()) {
-    out.append("null");
-  } else {
-    // Addresses and ports need no escaping.
-    const bool v6 = r.clientAddress.find(':') != std::string_view::npos;
-    out.append(v6 ? "\"[" : "\"");
-    out.append(r.clientAddress);
-    out.append(v6 ? "]:" : ":");
-    appendNumber(out, r.clientPort);
-    out.push_back('"');
-  }
+  appendClient(out, r.clientAddress, r.clientPort);
   out.append(",\"listener\":");
   appendStringOrNull(out, r.listener);
   const bool parsed = !r.method.empty();
@@ -212,6 +222,44 @@ void appendJsonLine(std::string& out, const ExchangeRecord& r) {
   }
   out.append(",\"error\":");
   appendStringOrNull(out, r.error);
+  out.append("}\n");
+}
+
+void appendTunnelJsonLine(std::string& out, const TunnelRecord& r, int64_t closedUnixMs,
+                          double durationMs, std::string_view closedBy,
+                          std::string_view closeReason) {
+  out.append("{\"ts\":\"");
+  appendRfc3339(out, closedUnixMs);
+  out.append("\",\"type\":\"tunnel\",\"request_id\":");
+  appendStringOrNull(out, r.requestId);
+  out.append(",\"client\":");
+  appendClient(out, r.clientAddress, r.clientPort);
+  out.append(",\"host\":");
+  appendStringOrNull(out, r.host);
+  out.append(",\"target\":");
+  appendStringOrNull(out, r.target);
+  out.append(",\"route\":");
+  if (r.route) {
+    appendNumber(out, *r.route);
+  } else {
+    out.append("null");
+  }
+  out.append(",\"upstream_addr\":");
+  appendStringOrNull(out, r.upstreamAddress);
+  out.append(",\"protocol\":");
+  appendStringOrNull(out, r.protocol);
+  out.append(",\"opened\":\"");
+  appendRfc3339(out, r.openedUnixMs);
+  out.append("\",\"duration_ms\":");
+  appendMilliseconds(out, durationMs);
+  out.append(",\"bytes_from_client\":");
+  appendNumber(out, r.bytesFromClient);
+  out.append(",\"bytes_from_upstream\":");
+  appendNumber(out, r.bytesFromUpstream);
+  out.append(",\"closed_by\":");
+  appendStringOrNull(out, closedBy);
+  out.append(",\"close_reason\":");
+  appendStringOrNull(out, closeReason);
   out.append("}\n");
 }
 

@@ -37,10 +37,37 @@ struct ExchangeRecord {
   std::string_view error;  // a stable snake_case reason when hoplite made or cut the answer
 };
 
+// What one tunnel did, written when it closes. Its strings are copies: the handshake's request
+// head is gone by then. Allocated only while the access log is on.
+struct TunnelRecord {
+  std::string requestId;
+  std::string clientAddress;  // no brackets, as in ExchangeRecord
+  uint16_t clientPort = 0;
+  std::string host;
+  std::string target;
+  std::optional<size_t> route;
+  std::string upstreamAddress;
+  std::string protocol;  // the granted Upgrade protocol, lower-case ("websocket")
+  int64_t openedUnixMs = 0;
+  uint64_t openedNs = 0;         // uv_hrtime() when the tunnel started
+  uint64_t bytesFromClient = 0;  // tunnel bytes only: the 101 head is the exchange's
+  uint64_t bytesFromUpstream = 0;
+};
+
+// The tunnel's line: ts (close time), type "tunnel", request_id, client, host, target, route,
+// upstream_addr, protocol, opened, duration_ms, bytes_from_client, bytes_from_upstream,
+// closed_by ("client", "upstream" or "proxy") and close_reason, escaped as appendJsonLine.
+void appendTunnelJsonLine(std::string& out, const TunnelRecord& record, int64_t closedUnixMs,
+                          double durationMs, std::string_view closedBy,
+                          std::string_view closeReason);
+
 // One JSON object and a newline, keys in the documented order, always all present (null when
 // unknown). Strings are JSON-escaped (control bytes as \u00XX, bytes above 0x7F passed as they
 // are only when they form valid UTF-8, else \u00XX too), so no request can forge a line.
 void appendJsonLine(std::string& out, const ExchangeRecord& record);
+
+// The wall clock in Unix milliseconds.
+int64_t unixMillisecondsNow();
 
 // "2026-12-03T11:45:10.123Z" for a Unix time in milliseconds (RFC 3339, UTC).
 void appendRfc3339(std::string& out, int64_t unixMs);

@@ -10,12 +10,16 @@ import socket
 import unittest
 
 import harness
-from harness import build_request, ws_key
+from harness import build_request, transform, ws_key
+from test_tunnel import accept_upgrade, upgrade_request
 
 KEYS = ["ts", "type", "request_id", "client", "listener", "method", "host", "target", "proto",
         "status", "bytes_in", "bytes_out", "duration_ms", "route", "upstream", "upstream_addr",
         "upstream_status", "upstream_connect_ms", "upstream_header_ms", "reused", "user_agent",
         "error"]
+TUNNEL_KEYS = ["ts", "type", "request_id", "client", "host", "target", "route", "upstream_addr",
+               "protocol", "opened", "duration_ms", "bytes_from_client", "bytes_from_upstream",
+               "closed_by", "close_reason"]
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -28,7 +32,7 @@ def read_lines(path):
     lines = []
     for line in raw.decode("utf-8").splitlines():
         record = json.loads(line)
-        assert list(record) == KEYS, list(record)
+        assert list(record) == (TUNNEL_KEYS if record["type"] == "tunnel" else KEYS), list(record)
         lines.append(record)
     return lines
 
@@ -128,9 +132,10 @@ class AccessLog(harness.E2ETestCase):
         self.assertEqual(client.read_response().status, 101)
         client.close()
         self.stop_hoplite(proxy)
-        (line,) = read_lines(self.log_path)
+        line, tunnel = read_lines(self.log_path)
         self.assertEqual((line["target"], line["status"], line["upstream_status"], line["error"]),
                          ("/chat", 101, 101, None))
+        self.assertEqual((tunnel["type"], tunnel["target"]), ("tunnel", "/chat"))
 
     def test_no_request_can_forge_a_line(self):
         backend = self.demo_backend()
@@ -184,6 +189,100 @@ class AccessLog(harness.E2ETestCase):
         client.close()
         self.stop_hoplite(proxy)
         self.assertEqual(os.listdir(self.tmp), ["hoplite.json"])
+
+
+class TunnelLines(harness.E2ETestCase):
+    """A tunnel writes its own line when it closes: bytes each way (the 101 excluded), who
+    closed it and why."""
+
+    def setUp(self):
+        super().setUp()
+        self.log_path = os.path.join(self.tmp, "access.log")
+
+    def open_tunnel(self, script, **options):
+        backend = self.fake_backend(script)
+        proxy = self.hoplite([backend], log={"access": self.log_path}, **options)
+        client = self.connect(proxy.port)
+        key, request = upgrade_request("/room/7")
+        client.send(request)
+        self.assertEqual(client.read_response().status, 101)
+        return backend, proxy, client
+
+    def tunnel_line(self):
+        lines = read_lines(self.log_path)
+        self.assertEqual([l["type"] for l in lines], ["http", "tunnel"])
+        handshake, tunnel = lines
+        self.assertEqual(tunnel["request_id"], handshake["request_id"])
+        self.assertEqual((tunnel["client"], tunnel["host"], tunnel["target"], tunnel["route"],
+                          tunnel["upstream_addr"], tunnel["protocol"]),
+                         (handshake["client"], "app.test", "/room/7", 0,
+                          handshake["upstream_addr"], "websocket"))
+        self.assertRegex(tunnel["opened"], TS)
+        self.assertGreaterEqual(tunnel["ts"], tunnel["opened"])
+        return tunnel
+
+    def test_the_client_closes_first(self):
+        def script(peer, index):
+            accept_upgrade(peer)
+            while True:
+                try:
+                    line = peer.read_until(b"\n")
+                except EOFError:
+                    return  # the client's FIN, passed on; the backend closes too
+                peer.send(transform(line[:-1]) + b"\n")
+
+        _, proxy, client = self.open_tunnel(script)
+        sent = b"first line\n" + b"second, longer line\n"
+        client.send(sent)
+        expected = b"".join(transform(l) + b"\n" for l in sent.split(b"\n")[:-1])
+        self.assertEqual(client.read_exact(len(expected)), expected)
+        client.shutdown_write()
+        self.assertEqual(client.closed_by_peer(), b"")
+        self.stop_hoplite(proxy)
+        tunnel = self.tunnel_line()
+        self.assertEqual({k: tunnel[k] for k in ("bytes_from_client", "bytes_from_upstream",
+                                                 "closed_by", "close_reason")},
+                         {"bytes_from_client": len(sent), "bytes_from_upstream": len(expected),
+                          "closed_by": "client", "close_reason": "both_finished"})
+
+    def test_the_backend_closes_first(self):
+        def script(peer, index):
+            accept_upgrade(peer)
+            peer.send(b"goodbye\n")
+            peer.shutdown_write()
+            peer.read_to_eof()
+
+        _, proxy, client = self.open_tunnel(script)
+        self.assertEqual(client.closed_by_peer(), b"goodbye\n")
+        client.shutdown_write()
+        harness.wait_until(lambda: len(read_lines(self.log_path)) == 2 if
+                           os.path.exists(self.log_path) else False, what="the tunnel's line")
+        self.stop_hoplite(proxy)
+        tunnel = self.tunnel_line()
+        self.assertEqual({k: tunnel[k] for k in ("bytes_from_client", "bytes_from_upstream",
+                                                 "closed_by", "close_reason")},
+                         {"bytes_from_client": 0, "bytes_from_upstream": 8,
+                          "closed_by": "upstream", "close_reason": "both_finished"})
+
+    def test_tunnel_idle_and_the_drain_are_the_proxys(self):
+        def script(peer, index):
+            accept_upgrade(peer)
+            peer.read_to_eof()
+
+        _, proxy, client = self.open_tunnel(script, timeouts={"tunnel_idle": "200ms"})
+        self.assertEqual(client.closed_by_peer(), b"")
+        self.stop_hoplite(proxy)
+        tunnel = self.tunnel_line()
+        self.assertEqual((tunnel["closed_by"], tunnel["close_reason"]), ("proxy", "tunnel_idle"))
+        self.assertGreater(tunnel["duration_ms"], 0)
+
+        os.unlink(self.log_path)
+        _, proxy, client = self.open_tunnel(script, timeouts={"shutdown_drain": "200ms"})
+        client.send(b"x")
+        self.stop_hoplite(proxy, close_clients=False)
+        tunnel = self.tunnel_line()
+        self.assertEqual((tunnel["bytes_from_client"], tunnel["closed_by"],
+                          tunnel["close_reason"]), (1, "proxy", "shutdown_drain"))
 
 
 if __name__ == "__main__":

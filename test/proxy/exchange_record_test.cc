@@ -106,5 +106,30 @@ TEST_CASE("proxy: strings in the access log are escaped, and bytes that are not 
   CHECK(line.find('\n') == line.size() - 1);  // one line, whatever the agent holds
 }
 
+TEST_CASE("proxy: a tunnel's line says who closed it, why, and the bytes each way",
+          "[proxy][access_log]") {
+  TunnelRecord record;
+  record.requestId = "abc";
+  record.clientAddress = "203.0.113.7";
+  record.clientPort = 40000;
+  record.host = "chat.test";
+  record.target = "/ws";
+  record.route = 1;
+  record.upstreamAddress = "10.0.0.21:9000";
+  record.protocol = "websocket";
+  record.openedUnixMs = 1796298310000;
+  record.bytesFromClient = 12;
+  record.bytesFromUpstream = 3400;
+  std::string line;
+  appendTunnelJsonLine(line, record, 1796298370500, 60500.25, "upstream", "both_finished");
+  CHECK(line ==
+        "{\"ts\":\"2026-12-03T11:46:10.500Z\",\"type\":\"tunnel\",\"request_id\":\"abc\","
+        "\"client\":\"203.0.113.7:40000\",\"host\":\"chat.test\",\"target\":\"/ws\","
+        "\"route\":1,\"upstream_addr\":\"10.0.0.21:9000\",\"protocol\":\"websocket\","
+        "\"opened\":\"2026-12-03T11:45:10.000Z\",\"duration_ms\":60500.250,"
+        "\"bytes_from_client\":12,\"bytes_from_upstream\":3400,\"closed_by\":\"upstream\","
+        "\"close_reason\":\"both_finished\"}\n");
+}
+
 }  // namespace
 }  // namespace hoplite::proxy::observe
