@@ -75,8 +75,9 @@ struct UpgradeSettings {
 struct LogSettings {
   // "access": "stdout" (the default), "stderr", "off", or a file path (appended to).
   std::string access = "stdout";
-  // "format": "json", one object per line (docs: conf/README.md, `log`).
-  enum class Format { Json } format = Format::Json;
+  // "format": "json", one object per line, or "elb", the classic cloud load balancer's line
+  // (docs: conf/README.md, `log`).
+  enum class Format { Json, Elb } format = Format::Json;
   bool operator==(const LogSettings&) const = default;
 };
 

@@ -514,12 +514,12 @@ LogSettings readLog(Reader& reader, const Json& value, const std::string& path) 
   }
   if (value.contains("format")) {
     const std::string formatPath = child(path, "format");
-    constexpr std::string_view kValid = "use \"json\"";
+    constexpr std::string_view kValid = "use \"json\" or \"elb\"";
     if (std::optional<std::string> format = reader.string(value["format"], formatPath, kValid)) {
       if (*format == "json") {
         settings.format = LogSettings::Format::Json;
       } else if (*format == "elb") {
-        reader.fail(formatPath, "\"elb\" is not available yet; " + std::string(kValid));
+        settings.format = LogSettings::Format::Elb;
       } else {
         reader.fail(formatPath, quote(*format) + " is not a log format; " + std::string(kValid));
       }

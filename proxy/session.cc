@@ -188,7 +188,11 @@ void Session::logExchange(std::string_view error) {
   record.clientPort = peer_.port;
   record.listener = peer_.listenerName;
   record.error = error;
-  observe::appendJsonLine(log.buffer(), record);
+  if (server_.config().log.format == conf::LogSettings::Format::Elb) {
+    observe::appendElbLine(log.buffer(), record);
+  } else {
+    observe::appendJsonLine(log.buffer(), record);
+  }
   log.lineAdded();
 }
 
@@ -684,7 +688,10 @@ void Session::onSocketConnected(Socket& socket) {
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
 void Session::onUpstreamReady() {
-  if (ExchangeFacts* facts = loggedFacts()) facts->requestSentNs = uv_hrtime();
+  if (ExchangeFacts* facts = loggedFacts()) {
+    facts->requestSentNs = uv_hrtime();
+    facts->record.requestSentMs = millisecondsSince(facts->startNs);
+  }
   // A reused connection brings the parser of its last response (it ended cleanly, at a message
   // boundary), as good as a new one; creating one per exchange cost allocations and llhttp_init.
   if (!responseParser_) {
@@ -908,8 +915,11 @@ void Session::startTunnel() {
       policy::buildClientResponse(responseParser_->head(), context);
   if (!writeClient(response.head)) return;
   std::unique_ptr<observe::TunnelRecord> tunnelRecord;
-  if (ExchangeFacts* facts = loggedFacts()) {
-    facts->record.status = 101;
+  ExchangeFacts* facts = loggedFacts();
+  if (facts != nullptr) facts->record.status = 101;
+  // Only the JSON log has tunnel lines: the elb format logs a WebSocket as its handshake, as
+  // that load balancer did.
+  if (facts != nullptr && server_.config().log.format == conf::LogSettings::Format::Json) {
     // The handshake's facts, copied: the request head goes with this session.
     tunnelRecord = std::make_unique<observe::TunnelRecord>();
     tunnelRecord->requestId = facts->requestId.view();

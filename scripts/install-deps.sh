@@ -13,6 +13,7 @@ packages=(
   curl python3 python3-websockets           # end-to-end tests and the demo's clients
   iproute2                                  # ss: the e2e tests read listening sockets' backlogs
   python3-jsonschema                        # checks conf/hoplite.schema.json against the configs
+  goaccess                                  # e2e: reads the access log's elb lines
   "$@"
 )
 

@@ -225,6 +225,121 @@ void appendJsonLine(std::string& out, const ExchangeRecord& r) {
   out.append("}\n");
 }
 
+namespace {
+
+// Inside a quoted field of the elb line: '"' and '\\' escaped, bytes outside printable ASCII
+// as \xNN.
+void appendElbQuoted(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20 || c >= 0x7f) {
+      out.append("\\x");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0f]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+}
+
+// Whether a Host value carries a port: a ':' after an IPv6 literal's ']', or anywhere in
+// another host.
+bool hasPort(std::string_view host) {
+  const size_t bracket = host.rfind(']');
+  return host.find(':', bracket == std::string_view::npos ? 0 : bracket) != std::string_view::npos;
+}
+
+// Seconds with 6 decimals, as that load balancer writes them.
+void appendSeconds(std::string& out, double ms) {
+  const uint64_t micros = ms <= 0 ? 0 : static_cast<uint64_t>(ms * 1000.0 + 0.5);
+  appendNumber(out, micros / 1000000);
+  out.push_back('.');
+  char digits[6];
+  uint64_t fraction = micros % 1000000;
+  for (int i = 5; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + fraction % 10);
+    fraction /= 10;
+  }
+  out.append(digits, sizeof digits);
+}
+
+}  // namespace
+
+void appendElbLine(std::string& out, const ExchangeRecord& r) {
+  appendRfc3339(out, r.startUnixMs);
+  out.insert(out.size() - 1, "000");  // microseconds, of which hoplite knows the milliseconds
+  out.append(" hoplite ");
+  if (r.clientAddress.empty()) {
+    out.append("-");
+  } else {
+    const bool v6 = r.clientAddress.find(':') != std::string_view::npos;
+    if (v6) out.push_back('[');
+    out.append(r.clientAddress);
+    if (v6) out.push_back(']');
+    out.push_back(':');
+    appendNumber(out, r.clientPort);
+  }
+  out.push_back(' ');
+  out.append(r.upstreamAddress.empty() ? std::string_view("-") : r.upstreamAddress);
+  // Dispatched: the time to send it, the backend's time to its response head, and the rest.
+  if (r.requestSentMs && r.upstreamHeaderMs) {
+    const double response = r.durationMs - *r.requestSentMs - *r.upstreamHeaderMs;
+    out.push_back(' ');
+    appendSeconds(out, *r.requestSentMs);
+    out.push_back(' ');
+    appendSeconds(out, *r.upstreamHeaderMs);
+    out.push_back(' ');
+    appendSeconds(out, response);
+  } else {
+    out.append(" -1 -1 -1");
+  }
+  out.push_back(' ');
+  if (r.status != 0) {
+    appendNumber(out, r.status);
+  } else {
+    out.push_back('-');
+  }
+  out.push_back(' ');
+  if (r.upstreamStatus != 0) {
+    appendNumber(out, r.upstreamStatus);
+  } else {
+    out.push_back('-');
+  }
+  out.push_back(' ');
+  appendNumber(out, r.bytesIn);
+  out.push_back(' ');
+  appendNumber(out, r.bytesOut);
+  out.append(" \"");
+  if (r.method.empty()) {
+    out.append("- - - ");  // what that load balancer writes for a request it could not parse
+  } else {
+    // "GET http://host:port/target HTTP/1.1": the host with the listener's port when the
+    // request named none.
+    appendElbQuoted(out, r.method);
+    out.append(" http://");
+    appendElbQuoted(out, r.host);
+    const bool hostHasPort = hasPort(r.host);
+    const size_t colon = r.listener.rfind(':');
+    if (!hostHasPort && colon != std::string_view::npos) out.append(r.listener.substr(colon));
+    appendElbQuoted(out, r.target);
+    out.append(" HTTP/");
+    appendNumber(out, r.versionMajor);
+    out.push_back('.');
+    appendNumber(out, r.versionMinor);
+  }
+  out.append("\" \"");
+  if (r.userAgent) {
+    appendElbQuoted(out, *r.userAgent);
+  } else {
+    out.push_back('-');
+  }
+  out.append("\" - -\n");
+}
+
 void appendTunnelJsonLine(std::string& out, const TunnelRecord& r, int64_t closedUnixMs,
                           double durationMs, std::string_view closedBy,
                           std::string_view closeReason) {

@@ -30,6 +30,7 @@ struct ExchangeRecord {
   std::string_view upstream;    // the route's upstream name
   std::string_view upstreamAddress;
   uint16_t upstreamStatus = 0;              // the upstream's final status; 0: none
+  std::optional<double> requestSentMs;      // head complete to the request sent upstream
   std::optional<double> upstreamConnectMs;  // a new connection's connect time
   std::optional<double> upstreamHeaderMs;   // request sent to response head
   bool reused = false;                      // an idle pooled connection carried the request
@@ -65,6 +66,17 @@ void appendTunnelJsonLine(std::string& out, const TunnelRecord& record, int64_t 
 // unknown). Strings are JSON-escaped (control bytes as \u00XX, bytes above 0x7F passed as they
 // are only when they form valid UTF-8, else \u00XX too), so no request can forge a line.
 void appendJsonLine(std::string& out, const ExchangeRecord& record);
+
+// The classic cloud load balancer's access log line, so that the parsers, dashboards and queries
+// built for it keep working (its documented field order, space-separated):
+//   timestamp elb client:port backend:port request_processing_time backend_processing_time
+//   response_processing_time elb_status_code backend_status_code received_bytes sent_bytes
+//   "request" "user_agent" ssl_cipher ssl_protocol
+// `-` and `-1` where that format puts them for what is unknown (an answer hoplite gave itself
+// has -1 for the three times, as that load balancer writes for a request it did not dispatch).
+// The request line and the user agent escape '"', '\' and bytes outside printable ASCII as
+// \xNN, so no client can forge a line or a field.
+void appendElbLine(std::string& out, const ExchangeRecord& record);
 
 // The wall clock in Unix milliseconds.
 int64_t unixMillisecondsNow();

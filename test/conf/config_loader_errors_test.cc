@@ -439,7 +439,6 @@ TEST_CASE("conf: log names a destination that can exist and a known format", "[c
       {"a directory", R"({"log": {"access": "/tmp"}})", "/log/access", "is a directory"},
       {"an unknown format", R"({"log": {"format": "xml"}})", "/log/format",
        "is not a log format; use \"json\""},
-      {"elb, not yet", R"({"log": {"format": "elb"}})", "/log/format", "not available yet"},
   }));
   checkOneError(row);
 }

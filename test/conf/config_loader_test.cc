@@ -354,6 +354,16 @@ TEST_CASE("conf: log.access takes stdout, stderr, off or a file in a directory t
   }
 }
 
+TEST_CASE("conf: log.format is json or elb", "[conf]") {
+  constexpr std::string_view kBase =
+      R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+          "routes": [{"upstream": "app"}], "log": {"format": )";
+  CHECK(mustParse(std::string(kBase) + R"("json"}})").log.format ==
+        hoplite::conf::LogSettings::Format::Json);
+  CHECK(mustParse(std::string(kBase) + R"("elb"}})").log.format ==
+        hoplite::conf::LogSettings::Format::Elb);
+}
+
 TEST_CASE("conf: request_id names the ID's field, or is off", "[conf]") {
   constexpr std::string_view kBase =
       R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},

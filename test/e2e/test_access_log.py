@@ -7,6 +7,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import unittest
 
 import harness
@@ -189,6 +190,67 @@ class AccessLog(harness.E2ETestCase):
         client.close()
         self.stop_hoplite(proxy)
         self.assertEqual(os.listdir(self.tmp), ["hoplite.json"])
+
+
+GOACCESS_ELB = ['--log-format=%dT%t.%^ %v %h:%^ %^ %^ %T %^ %s %^ %^ %b "%r" "%u" %k %K',
+                "--date-format=%Y-%m-%d", "--time-format=%T"]
+
+
+class ElbFormat(harness.E2ETestCase):
+    """`log.format: "elb"`: the classic load balancer's line, read line for line by a real
+    consumer of that format, GoAccess."""
+
+    def test_goaccess_parses_every_line(self):
+        log_path = os.path.join(self.tmp, "access.log")
+        backend = self.demo_backend()
+        refused, holder = harness.refused_address()
+        self.addCleanup(holder.close)
+        proxy = self.hoplite([backend], log={"access": log_path, "format": "elb"}, upstreams={
+            "app": {"servers": [backend.address]}, "down": {"servers": [refused]}}, routes=[
+            {"host": "down.test", "upstream": "down"},
+            {"host": "app.test", "upstream": "app"}])
+        requests = [
+            build_request("GET", "/ok?x=1", [("Host", "app.test"), ("User-Agent", 'a "quoted" ua')]),
+            build_request("POST", "/post", [("Host", "app.test:8080"), ("Content-Length", "3")],
+                          b"abc"),
+            build_request("GET", "/none", [("Host", "other.test")]),
+            build_request("GET", "/down", [("Host", "down.test")]),
+            b"GET /bad HTTP/1.1\r\nHost : app.test\r\n\r\n",
+            build_request("GET", "/chat", [
+                ("Host", "app.test"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Key", ws_key()), ("Sec-WebSocket-Version", "13")]),
+        ]
+        statuses = []
+        for request in requests:
+            client = self.connect(proxy.port)
+            client.send(request)
+            statuses.append(client.read_response().status)
+            client.close()
+        self.assertEqual(statuses, [200, 200, 404, 502, 400, 101])
+        self.stop_hoplite(proxy)
+
+        with open(log_path, "rb") as f:
+            lines = f.read().decode("ascii").splitlines()
+        self.assertEqual(len(lines), len(requests))  # no tunnel lines in this format
+        fields = lines[0].split(" ")
+        self.assertEqual(fields[1:3], ["hoplite", f"127.0.0.1:{fields[2].rsplit(':', 1)[1]}"])
+        self.assertEqual(fields[3], backend.address)
+        self.assertEqual(fields[7:9], ["200", "200"])
+        self.assertIn(f'"GET http://app.test:{proxy.port}/ok?x=1 HTTP/1.1" '
+                      '"a \\"quoted\\" ua" - -', lines[0])
+        self.assertIn('"POST http://app.test:8080/post HTTP/1.1"', lines[1])
+        self.assertIn(" -1 -1 -1 404 - ", lines[2])
+        self.assertIn(" -1 -1 -1 502 - ", lines[3])
+        self.assertIn(' 400 - ', lines[4])
+        self.assertIn('"- - - "', lines[4])
+        self.assertIn(" 101 101 ", lines[5])
+
+        result = subprocess.run(["goaccess", log_path, *GOACCESS_ELB, "--output=json"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        general = json.loads(result.stdout)["general"]
+        self.assertEqual((general["total_requests"], general["valid_requests"],
+                          general["failed_requests"]), (len(requests), len(requests), 0))
 
 
 class TunnelLines(harness.E2ETestCase):

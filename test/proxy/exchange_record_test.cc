@@ -106,6 +106,60 @@ TEST_CASE("proxy: strings in the access log are escaped, and bytes that are not 
   CHECK(line.find('\n') == line.size() - 1);  // one line, whatever the agent holds
 }
 
+TEST_CASE("proxy: the elb line has that load balancer's fields in its order",
+          "[proxy][access_log]") {
+  ExchangeRecord record;
+  record.startUnixMs = 1796298310123;
+  record.clientAddress = "203.0.113.7";
+  record.clientPort = 40000;
+  record.listener = "0.0.0.0:8080";
+  record.method = "GET";
+  record.host = "app.test";
+  record.target = "/a?b=1";
+  record.status = 200;
+  record.upstreamStatus = 200;
+  record.bytesIn = 100;
+  record.bytesOut = 2000;
+  record.durationMs = 3.5;
+  record.requestSentMs = 0.25;
+  record.upstreamHeaderMs = 3.0;
+  record.upstreamAddress = "10.0.0.11:8000";
+  record.userAgent = "say \"hi\"\x01";
+  std::string line;
+  appendElbLine(line, record);
+  CHECK(line ==
+        "2026-12-03T11:45:10.123000Z hoplite 203.0.113.7:40000 10.0.0.11:8000 0.000250 0.003000 "
+        "0.000250 200 200 100 2000 \"GET http://app.test:8080/a?b=1 HTTP/1.1\" "
+        "\"say \\\"hi\\\"\\x01\" - -\n");
+
+  // Answered by hoplite before dispatch, a Host with its own port, an IPv6 client.
+  ExchangeRecord refused;
+  refused.startUnixMs = 1796298310000;
+  refused.clientAddress = "2001:db8::7";
+  refused.clientPort = 51234;
+  refused.listener = "[::]:80";
+  refused.method = "POST";
+  refused.host = "[2001:db8::1]:81";
+  refused.target = "/";
+  refused.status = 404;
+  line.clear();
+  appendElbLine(line, refused);
+  CHECK(line ==
+        "2026-12-03T11:45:10.000000Z hoplite [2001:db8::7]:51234 - -1 -1 -1 404 - 0 0 "
+        "\"POST http://[2001:db8::1]:81/ HTTP/1.1\" \"-\" - -\n");
+
+  // Refused before its head was parsed.
+  ExchangeRecord unparsed;
+  unparsed.clientAddress = "127.0.0.1";
+  unparsed.clientPort = 1;
+  unparsed.status = 400;
+  line.clear();
+  appendElbLine(line, unparsed);
+  CHECK(line ==
+        "1970-01-01T00:00:00.000000Z hoplite 127.0.0.1:1 - -1 -1 -1 400 - 0 0 \"- - - \" \"-\" - "
+        "-\n");
+}
+
 TEST_CASE("proxy: a tunnel's line says who closed it, why, and the bytes each way",
           "[proxy][access_log]") {
   TunnelRecord record;
