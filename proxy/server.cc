@@ -124,8 +124,9 @@ Server::Server(uv_loop_t* loop, const conf::Config& config, std::vector<int> inh
   inheritedListeners_ = std::move(inheritedListeners);
   uv_signal_init(loop_, &drainSignal_);
   uv_signal_init(loop_, &secondSignal_);
+  uv_signal_init(loop_, &reopenSignal_);
   uv_timer_init(loop_, &drainTimer_);
-  drainSignal_.data = secondSignal_.data = drainTimer_.data = this;
+  drainSignal_.data = secondSignal_.data = reopenSignal_.data = drainTimer_.data = this;
 }
 
 // Runs after uv_run returned, i.e. after every close callback: nothing here is still in use.
@@ -135,6 +136,7 @@ bool Server::start() {
   const bool worker = !inheritedListeners_.empty();
   uv_signal_start(&drainSignal_, &Server::onSignal, SIGTERM);
   uv_signal_start(&secondSignal_, &Server::onSignal, worker ? kForceStopSignal : SIGINT);
+  uv_signal_start(&reopenSignal_, &Server::onReopenSignal, kReopenLogsSignal);
   surplusTimer_.start(kTrimPeriod);
   std::string logError;
   if (!accessLog_.open(config_.log.access, logError)) {
@@ -323,6 +325,20 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
   server.beginShutdown();
 }
 
+void Server::onReopenSignal(uv_signal_t* handle, int /*signum*/) {
+  Server& server = *static_cast<Server*>(handle->data);
+  std::string error;
+  if (!server.accessLog_.reopen(error)) {
+    std::fprintf(stderr,
+                 "hoplite: cannot reopen the access log (/log/access) %s; still writing "
+                 "to the file open before\n",
+                 error.c_str());
+    return;
+  }
+  std::fprintf(stderr, "hoplite: access log reopened\n");
+  std::fflush(stderr);
+}
+
 void Server::beginShutdown() {
   if (draining_) return;
   draining_ = true;
@@ -364,6 +380,7 @@ void Server::finishShutdownIfDone() {
   // Ignored from now on rather than fatal (see closeStopSignal).
   closeStopSignal(&drainSignal_, &Server::onHandleClosed);
   closeStopSignal(&secondSignal_, &Server::onHandleClosed);
+  closeStopSignal(&reopenSignal_, &Server::onHandleClosed);  // ignored, not fatal, from now on
   uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
   idleSweeper_.close();
   heapTrimmer_.close();

@@ -88,6 +88,8 @@ class Server {
   static void onConnection(uv_stream_t* stream, int status);
   void acceptOne(Listener& listener);
   static void onSignal(uv_signal_t* handle, int signum);
+  // kReopenLogsSignal: the log files are opened again by name (after logrotate renamed them).
+  static void onReopenSignal(uv_signal_t* handle, int signum);
   void onDrainTimeout();
   // Once per kTrimPeriod: the read buffers and the idle upstream connections that the loop did
   // not use in the whole period are freed or closed (BufferPool, UpstreamPool::trimSurplus).
@@ -108,6 +110,7 @@ class Server {
   std::vector<int> inheritedListeners_;
   uv_signal_t drainSignal_;   // SIGTERM
   uv_signal_t secondSignal_;  // SIGINT; a worker's kForceStopSignal
+  uv_signal_t reopenSignal_;  // kReopenLogsSignal (SIGUSR1)
   uv_timer_t drainTimer_;
   bool debugLog_ = false;  // before the members whose constructors read it
   IdleSweeper idleSweeper_;

@@ -38,11 +38,13 @@ class Supervisor {
     uv_signal_init(loop, &sigterm_);
     uv_signal_init(loop, &sigint_);
     uv_signal_init(loop, &sigchld_);
+    uv_signal_init(loop, &sigusr1_);
     uv_pipe_init(loop, &reports_, 0);
-    sigterm_.data = sigint_.data = sigchld_.data = reports_.data = this;
+    sigterm_.data = sigint_.data = sigchld_.data = sigusr1_.data = reports_.data = this;
     uv_signal_start(&sigterm_, &Supervisor::onStopSignal, SIGTERM);
     uv_signal_start(&sigint_, &Supervisor::onStopSignal, SIGINT);
     uv_signal_start(&sigchld_, &Supervisor::onChildSignal, SIGCHLD);
+    uv_signal_start(&sigusr1_, &Supervisor::onReopenSignal, kReopenLogsSignal);
     uv_pipe_open(&reports_, reportPipe);
     uv_read_start(reinterpret_cast<uv_stream_t*>(&reports_), &Supervisor::onAllocate,
                   &Supervisor::onReports);
@@ -70,6 +72,11 @@ class Supervisor {
     std::fprintf(stderr, "hoplite: %s: draining %zu workers\n",
                  signum == SIGTERM ? "SIGTERM" : "SIGINT", self.running());
     self.stop(SIGTERM);
+  }
+
+  // Each worker has its own log files open: each reopens them.
+  static void onReopenSignal(uv_signal_t* handle, int signum) {
+    static_cast<Supervisor*>(handle->data)->signalAll(signum);
   }
 
   static void onChildSignal(uv_signal_t* handle, int /*signum*/) {
@@ -204,6 +211,7 @@ class Supervisor {
     // A late SIGTERM or SIGINT must not kill the supervisor before it exits with its own code.
     closeStopSignal(&sigterm_, nullptr);
     closeStopSignal(&sigint_, nullptr);
+    closeStopSignal(&sigusr1_, nullptr);  // a late logrotate must not kill it either
     uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
   }
 
@@ -211,6 +219,7 @@ class Supervisor {
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sigchld_;
+  uv_signal_t sigusr1_;
   uv_pipe_t reports_;
   char readBuffer_[1024];
   std::string pending_;  // the start of a line not yet complete
@@ -246,6 +255,7 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
   // Inherited by the workers, and kept until their handlers are installed: a force stop sent
   // while a worker starts waits for it too, instead of killing it.
   sigaddset(&watched, kForceStopSignal);
+  sigaddset(&watched, kReopenLogsSignal);
   sigprocmask(SIG_BLOCK, &watched, &previous);
 
   std::optional<WorkerListeners> listeners = bindWorkerListeners(

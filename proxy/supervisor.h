@@ -22,7 +22,8 @@ struct WorkerRole {
   // Lines to the supervisor (kReadyLine once serving, then counterLine at exit), each written
   // whole in one write, which a pipe keeps in one piece; closed at exit.
   int reportPipe = -1;
-  // SIGTERM and kForceStopSignal stay blocked from the fork until the worker's own handlers are
+  // SIGTERM, kForceStopSignal and kReopenLogsSignal stay blocked from the fork until the
+  // worker's own handlers are
   // installed, so that a stop sent while it starts waits for it instead of killing it; this mask
   // is restored then.
   sigset_t signalMaskAfterStart{};
@@ -33,8 +34,11 @@ inline constexpr std::string_view kReadyLine = "ready\n";
 std::string counterLine(const Counters& counters);
 
 // A worker's signals from its supervisor: SIGTERM drains (repeats are the same request, e.g. the
-// supervisor's and a service manager's); kForceStopSignal closes what remains at once.
-constexpr int kForceStopSignal = SIGUSR1;
+// supervisor's and a service manager's); kForceStopSignal closes what remains at once. SIGUSR2,
+// because SIGUSR1 is the operator's: kReopenLogsSignal reopens the log files (logrotate's
+// postrotate, as with nginx), and the supervisor passes it on to every worker.
+constexpr int kForceStopSignal = SIGUSR2;
+constexpr int kReopenLogsSignal = SIGUSR1;
 
 // Serves as one worker on `config` (its share of max_connections applied) and returns the
 // process's exit code.

@@ -30,6 +30,7 @@ bool AccessLog::open(const std::string& target, std::string& error) {
       return false;
     }
     ownsFd_ = true;
+    path_ = target;
   }
   struct stat info;
   if (fstat(fd_, &info) == 0 && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode))) {
@@ -41,6 +42,19 @@ bool AccessLog::open(const std::string& target, std::string& error) {
     if (flags >= 0) fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
   }
   pending_.reserve(kFlushBytes + 4096);
+  return true;
+}
+
+bool AccessLog::reopen(std::string& error) {
+  if (!ownsFd_ || fd_ < 0) return true;
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error = path_ + ": " + std::strerror(errno);
+    return false;
+  }
+  flush();  // the lines logged before the signal end the old file
+  ::close(fd_);
+  fd_ = fd;
   return true;
 }
 

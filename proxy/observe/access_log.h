@@ -33,6 +33,10 @@ class AccessLog {
   // `error` set, when the file cannot be opened.
   bool open(const std::string& target, std::string& error);
   bool enabled() const { return fd_ >= 0; }
+  // Opens the file again by its name (logrotate renamed the old one) after writing what is
+  // buffered to the old one. False, with `error` set, when the new open fails: the old file is
+  // kept. stdout, stderr and "off" have nothing to reopen.
+  bool reopen(std::string& error);
 
   // The buffer to append one or more complete lines to; call lineAdded() after each line.
   std::string& buffer() { return pending_; }
@@ -51,6 +55,7 @@ class AccessLog {
 
   Timer timer_;
   int fd_ = -1;
+  std::string path_;  // a file's name; empty for stdout and stderr
   bool ownsFd_ = false;
   bool pipe_ = false;  // writes are cut at line ends, at most PIPE_BUF each
   std::string pending_;

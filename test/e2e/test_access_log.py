@@ -6,6 +6,7 @@ lines written within the flush interval, whole with two workers, and none with "
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import unittest
@@ -194,6 +195,45 @@ class AccessLog(harness.E2ETestCase):
 
 GOACCESS_ELB = ['--log-format=%dT%t.%^ %v %h:%^ %^ %^ %T %^ %s %^ %^ %b "%r" "%u" %k %K',
                 "--date-format=%Y-%m-%d", "--time-format=%T"]
+
+
+class Reopen(harness.E2ETestCase):
+    """SIGUSR1 reopens the access log by name, as logrotate's postrotate expects: lines logged
+    before it stay in the renamed file, later ones go to the new one, with or without workers."""
+
+    def check_reopen(self, workers):
+        log_path = os.path.join(self.tmp, "access.log")
+        rotated = os.path.join(self.tmp, "access.log.1")
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend], log={"access": log_path}, workers=workers)
+
+        def get(target, count):
+            for i in range(count):
+                client = self.connect(proxy.port)
+                client.send(build_request("GET", f"{target}/{i}", [("Host", "app.test")]))
+                self.assertEqual(client.read_response().status, 200)
+                client.close()
+
+        get("/before", 4)
+        harness.wait_until(lambda: os.path.exists(log_path) and
+                           len(read_lines(log_path)) == 4, what="the first lines")
+        os.rename(log_path, rotated)
+        proxy.send_signal(signal.SIGUSR1)
+        for _ in range(workers):
+            proxy.wait_for_line(r"^hoplite: access log reopened$")
+        get("/after", 6)
+        counters = self.stop_hoplite(proxy)  # still running: SIGUSR1 did not kill anything
+        self.assertEqual(counters["requests"], 10)
+        self.assertEqual(sorted(l["target"] for l in read_lines(rotated)),
+                         [f"/before/{i}" for i in range(4)])
+        self.assertEqual(sorted(l["target"] for l in read_lines(log_path)),
+                         [f"/after/{i}" for i in range(6)])
+
+    def test_sigusr1_reopens_the_file(self):
+        self.check_reopen(workers=1)
+
+    def test_sigusr1_reopens_it_in_every_worker(self):
+        self.check_reopen(workers=2)
 
 
 class ElbFormat(harness.E2ETestCase):

@@ -10,8 +10,8 @@
 namespace hoplite::proxy {
 namespace {
 
-// SIGUSR2: a stop signal's default action (terminate), and one that hoplite itself never uses.
-constexpr int kSignal = SIGUSR2;
+// SIGVTALRM: a signal whose default action is to terminate, and one that hoplite never uses.
+constexpr int kSignal = SIGVTALRM;
 
 struct SignalLoop {
   uv_loop_t loop;
