@@ -88,6 +88,8 @@ struct Upstream {
 };
 
 struct Route {
+  // "name": how logs (and later metrics) call this route; empty: by its index in "routes".
+  std::string name;
   // Lower-case. "*" (or absent) matches any host; "*.example.com" matches any subdomain of
   // example.com (not example.com itself); anything else matches exactly.
   std::string host = "*";

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
@@ -102,8 +103,8 @@ constexpr std::string_view kTopKeys[] = {"listen",     "upstreams", "routes",  "
                                          "request_id", "log"};
 constexpr std::string_view kLogKeys[] = {"access", "format"};
 constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive"};
-constexpr std::string_view kRouteKeys[] = {"host", "path_prefix", "upstream", "timeouts",
-                                           "upgrade"};
+constexpr std::string_view kRouteKeys[] = {"host",     "path_prefix", "upstream",
+                                           "timeouts", "upgrade",     "name"};
 constexpr std::string_view kForwardedKeys[] = {"trusted_proxies", "x_forwarded", "forwarded",
                                                "via"};
 constexpr std::string_view kUpgradeKeys[] = {"allow"};
@@ -668,6 +669,7 @@ std::vector<Route> readRoutes(Reader& reader, const Json& value, const std::stri
     for (const auto& [name, body] : upstreams->items()) names.push_back(name);
   }
   std::vector<std::string_view> nameViews(names.begin(), names.end());
+  std::map<std::string, size_t> routeNames;  // name -> the index of the route that has it
   for (size_t i = 0; i < value.size(); ++i) {
     const std::string routePath = child(path, i);
     const Json& body = value[i];
@@ -676,6 +678,27 @@ std::vector<Route> readRoutes(Reader& reader, const Json& value, const std::stri
     }
     reader.rejectUnknownKeys(body, routePath, kRouteKeys);
     Route route;
+    if (body.contains("name")) {
+      // Names label log lines and, later, metrics: a small fixed alphabet keeps them safe in
+      // both, and unique, so that one name means one route.
+      const std::string namePath = child(routePath, "name");
+      constexpr std::string_view kValid = "use 1 to 64 of a-z, 0-9, '_' and '-', e.g. \"api\"";
+      if (auto name = reader.string(body["name"], namePath, kValid)) {
+        const bool wellFormed =
+            !name->empty() && name->size() <= 64 &&
+            std::all_of(name->begin(), name->end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+            });
+        if (!wellFormed) {
+          reader.fail(namePath, quote(*name) + " is not a route name; " + std::string(kValid));
+        } else if (auto [it, added] = routeNames.emplace(*name, i); !added) {
+          reader.fail(namePath, quote(*name) + " is already the name of " +
+                                    child(path, it->second) + "; route names must be unique");
+        } else {
+          route.name = *name;
+        }
+      }
+    }
     if (body.contains("host")) {
       if (auto host = readHostPattern(reader, body["host"], child(routePath, "host"))) {
         route.host = *host;

@@ -497,6 +497,7 @@ void Session::onRequestHead() {
   if (ExchangeFacts* facts = loggedFacts()) {
     facts->record.route = static_cast<size_t>(exchange_.route - config.routes.data());
     facts->record.upstream = exchange_.route->upstream;
+    facts->record.routeName = exchange_.route->name;
   }
   exchange_.upgrade = policy::classifyUpgradeRequest(request, routeUpgradeSettings());
   if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Invalid) {
@@ -928,6 +929,7 @@ void Session::startTunnel() {
     tunnelRecord->host = exchange_.request.host;
     tunnelRecord->target = exchange_.request.target;
     tunnelRecord->route = facts->record.route;
+    tunnelRecord->routeName = facts->record.routeName;
     tunnelRecord->upstreamAddress = facts->record.upstreamAddress;
     tunnelRecord->protocol = exchange_.upgrade.protocol;
     tunnelRecord->openedUnixMs = observe::unixMillisecondsNow();

@@ -117,6 +117,17 @@ void appendClient(std::string& out, std::string_view address, uint16_t port) {
   out.push_back('"');
 }
 
+// A route's name as a string, else its index as a number, else null.
+void appendRoute(std::string& out, const std::optional<size_t>& index, std::string_view name) {
+  if (!name.empty()) {
+    appendJsonString(out, name);
+  } else if (index) {
+    appendNumber(out, *index);
+  } else {
+    out.append("null");
+  }
+}
+
 void appendMillisecondsOrNull(std::string& out, const std::optional<double>& ms) {
   if (ms) {
     appendMilliseconds(out, *ms);
@@ -199,11 +210,7 @@ void appendJsonLine(std::string& out, const ExchangeRecord& r) {
   out.append(",\"duration_ms\":");
   appendMilliseconds(out, r.durationMs);
   out.append(",\"route\":");
-  if (r.route) {
-    appendNumber(out, *r.route);
-  } else {
-    out.append("null");
-  }
+  appendRoute(out, r.route, r.routeName);
   out.append(",\"upstream\":");
   appendStringOrNull(out, r.upstream);
   out.append(",\"upstream_addr\":");
@@ -354,11 +361,7 @@ void appendTunnelJsonLine(std::string& out, const TunnelRecord& r, int64_t close
   out.append(",\"target\":");
   appendStringOrNull(out, r.target);
   out.append(",\"route\":");
-  if (r.route) {
-    appendNumber(out, *r.route);
-  } else {
-    out.append("null");
-  }
+  appendRoute(out, r.route, r.routeName);
   out.append(",\"upstream_addr\":");
   appendStringOrNull(out, r.upstreamAddress);
   out.append(",\"protocol\":");

@@ -27,6 +27,7 @@ struct ExchangeRecord {
   uint64_t bytesOut = 0;        // response bytes written to the client, head and body
   double durationMs = 0;        // head complete to the last response byte handed to the kernel
   std::optional<size_t> route;  // index in "routes"
+  std::string_view routeName;   // its "name", logged instead of the index when set
   std::string_view upstream;    // the route's upstream name
   std::string_view upstreamAddress;
   uint16_t upstreamStatus = 0;              // the upstream's final status; 0: none
@@ -47,6 +48,7 @@ struct TunnelRecord {
   std::string host;
   std::string target;
   std::optional<size_t> route;
+  std::string routeName;
   std::string upstreamAddress;
   std::string protocol;  // the granted Upgrade protocol, lower-case ("websocket")
   int64_t openedUnixMs = 0;

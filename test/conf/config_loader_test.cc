@@ -354,6 +354,14 @@ TEST_CASE("conf: log.access takes stdout, stderr, off or a file in a directory t
   }
 }
 
+TEST_CASE("conf: routes may have names", "[conf]") {
+  const hoplite::conf::Config config = mustParse(
+      R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+          "routes": [{"upstream": "app", "name": "ws_chat-2"}, {"upstream": "app"}]})");
+  CHECK(config.routes[0].name == "ws_chat-2");
+  CHECK(config.routes[1].name.empty());
+}
+
 TEST_CASE("conf: log.format is json or elb", "[conf]") {
   constexpr std::string_view kBase =
       R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},

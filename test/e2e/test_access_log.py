@@ -96,7 +96,7 @@ class AccessLog(harness.E2ETestCase):
         self.addCleanup(holder.close)
         proxy = self.hoplite_logging([backend], upstreams={
             "app": {"servers": [backend.address]}, "down": {"servers": [refused]}}, routes=[
-            {"host": "down.test", "upstream": "down"},
+            {"host": "down.test", "upstream": "down", "name": "down-route"},
             {"host": "app.test", "upstream": "app"}])
         bad = b"GET /bad HTTP/1.1\r\nHost : app.test\r\n\r\n"
         _, bad_answer = self.exchange_raw(proxy, bad)
@@ -121,7 +121,7 @@ class AccessLog(harness.E2ETestCase):
         self.assertEqual(
             {k: down_line[k] for k in ("status", "route", "upstream", "upstream_addr",
                                        "upstream_status", "error")},
-            {"status": 502, "route": 0, "upstream": "down", "upstream_addr": refused,
+            {"status": 502, "route": "down-route", "upstream": "down", "upstream_addr": refused,
              "upstream_status": None, "error": "upstream_connect_failed"})
 
     def test_an_upgrade_is_logged_with_its_101(self):

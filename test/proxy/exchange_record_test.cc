@@ -60,6 +60,7 @@ TEST_CASE("proxy: a proxied exchange's line carries every fact", "[proxy][access
   record.bytesOut = 2000;
   record.durationMs = 1.23456;
   record.route = 2;
+  record.routeName = "api";  // logged instead of the index
   record.upstream = "app";
   record.upstreamAddress = "10.0.0.11:8000";
   record.upstreamStatus = 200;
@@ -73,7 +74,7 @@ TEST_CASE("proxy: a proxied exchange's line carries every fact", "[proxy][access
         "\"request_id\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"client\":\"203.0.113.7:40000\","
         "\"listener\":\"0.0.0.0:80\",\"method\":\"GET\",\"host\":\"app.test\","
         "\"target\":\"/a?b=1\",\"proto\":\"HTTP/1.0\",\"status\":200,\"bytes_in\":100,"
-        "\"bytes_out\":2000,\"duration_ms\":1.235,\"route\":2,\"upstream\":\"app\","
+        "\"bytes_out\":2000,\"duration_ms\":1.235,\"route\":\"api\",\"upstream\":\"app\","
         "\"upstream_addr\":\"10.0.0.11:8000\",\"upstream_status\":200,"
         "\"upstream_connect_ms\":null,\"upstream_header_ms\":0.500,\"reused\":true,"
         "\"user_agent\":\"curl/7.88.1\",\"error\":null}\n");
