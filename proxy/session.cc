@@ -101,6 +101,7 @@ Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::P
       upstreamTimer_(
           server.loop(), [this] { onUpstreamTimeout(); }, [this] { onTimerClosed(); }),
       peer_(peer),
+      peerTrusted_(policy::isTrustedPeer(peer, server.config().forwarded)),
       requestParser_(requestLimits(server.config().limits)) {
   server_.registerConnection(this);
   client_->setHandler(this);
@@ -479,8 +480,8 @@ void Session::onRequestHead() {
   const parser::RequestHead& request = exchange_.request;
   startRecord();
   if (!config.requestIdField.empty()) {
-    const std::optional<std::string_view> kept = policy::keptRequestId(
-        request.headers, config.requestIdField, policy::isTrustedPeer(peer_, config.forwarded));
+    const std::optional<std::string_view> kept =
+        policy::keptRequestId(request.headers, config.requestIdField, peerTrusted_);
     if (kept) {
       facts().requestId.assign(*kept);
     } else {

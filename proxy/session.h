@@ -232,6 +232,9 @@ class Session final : public ClientConnection, private SocketHandler {
   Phase phase_ = Phase::AwaitingRequestHead;
   ClientTimer clientTimerKind_ = ClientTimer::None;
   policy::PeerInfo peer_;
+  // Whether the peer is inside forwarded.trusted_proxies (its request IDs are kept): the peer
+  // and the config are those of the whole connection, so this is decided once, not per request.
+  bool peerTrusted_;
   parser::RequestParser requestParser_;
   std::unique_ptr<parser::ResponseParser> responseParser_;
   // True while responseParser_->feed() runs. Its body handler can end the session (a client
