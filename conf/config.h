@@ -78,7 +78,17 @@ struct LogSettings {
   // "format": "json", one object per line, or "elb", the classic cloud load balancer's line
   // (docs: conf/README.md, `log`).
   enum class Format { Json, Elb } format = Format::Json;
+  // "errors": where hoplite's own lines (start-up, errors, counters) go: "stderr" (the default)
+  // or a file path (appended to).
+  std::string errors = "stderr";
   bool operator==(const LogSettings&) const = default;
+};
+
+// "admin": the listener for /healthz, /status and /metrics (proxy/admin/). Off when `listen` is
+// unset, as it is by default.
+struct AdminSettings {
+  std::optional<HostPort> listen;  // "listen": "127.0.0.1:9901"
+  bool operator==(const AdminSettings&) const = default;
 };
 
 struct Upstream {
@@ -117,6 +127,7 @@ struct Config {
   // (policy/request_id.h); empty when "off".
   std::string requestIdField = "X-Request-Id";
   LogSettings log;
+  AdminSettings admin;
 };
 
 }  // namespace hoplite::conf

@@ -100,8 +100,9 @@ bool isTokenChar(char c) {
 
 constexpr std::string_view kTopKeys[] = {"listen",     "upstreams", "routes",  "timeouts",
                                          "limits",     "forwarded", "upgrade", "workers",
-                                         "request_id", "log"};
-constexpr std::string_view kLogKeys[] = {"access", "format"};
+                                         "request_id", "log",       "admin"};
+constexpr std::string_view kLogKeys[] = {"access", "format", "errors"};
+constexpr std::string_view kAdminKeys[] = {"listen"};
 constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive"};
 constexpr std::string_view kRouteKeys[] = {"host",     "path_prefix", "upstream",
                                            "timeouts", "upgrade",     "name"};
@@ -481,8 +482,28 @@ std::optional<std::string> readRequestId(Reader& reader, const Json& value,
   return name;
 }
 
-// "log": {"access": "stdout" | "stderr" | "off" | path, "format": "json"}. A path's directory
-// must exist: a typo there is found by --check, not at the first request.
+// A log file path: its directory must exist, so a typo there is found by --check, not at the
+// first line written; and it may not be a directory itself.
+std::optional<std::string> readLogFile(Reader& reader, const std::string& file,
+                                       const std::string& path) {
+  const std::filesystem::path name(file);
+  const std::filesystem::path directory =
+      name.has_parent_path() ? name.parent_path() : std::filesystem::path(".");
+  std::error_code ignored;
+  if (!std::filesystem::is_directory(directory, ignored)) {
+    reader.fail(path, quote(file) + ": the directory " + quote(directory.string()) +
+                          " does not exist; create it or choose another path");
+    return std::nullopt;
+  }
+  if (std::filesystem::is_directory(name, ignored)) {
+    reader.fail(path, quote(file) + " is a directory; name a file in it");
+    return std::nullopt;
+  }
+  return file;
+}
+
+// "log": {"access": "stdout" | "stderr" | "off" | path, "format": "json",
+// "errors": "stderr" | path}.
 LogSettings readLog(Reader& reader, const Json& value, const std::string& path) {
   LogSettings settings;
   if (!reader.expectObject(value, path, "{\"access\": \"/var/log/hoplite/access.log\"}")) {
@@ -495,21 +516,33 @@ LogSettings readLog(Reader& reader, const Json& value, const std::string& path) 
     if (std::optional<std::string> access = reader.string(value["access"], accessPath, kValid)) {
       if (access->empty()) {
         reader.fail(accessPath, "\"\" is not a log destination; " + std::string(kValid));
-      } else if (*access != "stdout" && *access != "stderr" && *access != "off") {
-        const std::filesystem::path file(*access);
-        const std::filesystem::path directory =
-            file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-        std::error_code ignored;
-        if (!std::filesystem::is_directory(directory, ignored)) {
-          reader.fail(accessPath, quote(*access) + ": the directory " + quote(directory.string()) +
-                                      " does not exist; create it or choose another path");
-        } else if (std::filesystem::is_directory(file, ignored)) {
-          reader.fail(accessPath, quote(*access) + " is a directory; name a file in it");
-        } else {
-          settings.access = *access;
-        }
-      } else {
+      } else if (*access == "stdout" || *access == "stderr" || *access == "off") {
         settings.access = *access;
+      } else if (auto file = readLogFile(reader, *access, accessPath)) {
+        settings.access = *file;
+      }
+    }
+  }
+  if (value.contains("errors")) {
+    const std::string errorsPath = child(path, "errors");
+    constexpr std::string_view kValid = "use \"stderr\" or a file path";
+    if (std::optional<std::string> errors = reader.string(value["errors"], errorsPath, kValid)) {
+      if (errors->empty()) {
+        reader.fail(errorsPath, "\"\" is not a log destination; " + std::string(kValid));
+      } else if (*errors == "off") {
+        reader.fail(errorsPath,
+                    "\"off\" is not accepted: hoplite's own error lines must always go "
+                    "somewhere; " +
+                        std::string(kValid));
+      } else if (*errors == "stdout") {
+        reader.fail(errorsPath,
+                    "\"stdout\" is not accepted: stdout is for the access log, and hoplite's "
+                    "own error lines are kept apart from it; " +
+                        std::string(kValid));
+      } else if (*errors == "stderr") {
+        settings.errors = *errors;
+      } else if (auto file = readLogFile(reader, *errors, errorsPath)) {
+        settings.errors = *file;
       }
     }
   }
@@ -527,6 +560,54 @@ LogSettings readLog(Reader& reader, const Json& value, const std::string& path) 
     }
   }
   return settings;
+}
+
+// "admin": {"listen": "127.0.0.1:9901"}. {} (or no "admin" at all) leaves the admin listener off.
+AdminSettings readAdmin(Reader& reader, const Json& value, const std::string& path) {
+  AdminSettings settings;
+  if (!reader.expectObject(value, path, "{\"listen\": \"127.0.0.1:9901\"}")) return settings;
+  reader.rejectUnknownKeys(value, path, kAdminKeys);
+  if (value.contains("listen")) {
+    settings.listen = reader.hostPort(value["listen"], child(path, "listen"), /*listen=*/true);
+  }
+  return settings;
+}
+
+bool isWildcard(const IpAddress& address) {
+  return std::all_of(address.bytes.begin(), address.bytes.end(),
+                     [](uint8_t byte) { return byte == 0; });
+}
+
+// The admin listener may not take a proxy listener's socket: same fixed port, and the same host
+// or a wildcard on either side. Reads the "listen" entries as written, so the error names the
+// right index even when other entries have errors of their own (reported at their pointers).
+void checkAdminCollision(Reader& reader, const Json& listen, const Json& adminText,
+                         const HostPort& admin, const std::string& path) {
+  if (admin.port == 0 || !listen.is_array()) return;
+  const IpAddress adminIp = *IpAddress::fromText(admin.host);
+  const std::string port = std::to_string(admin.port);
+  for (size_t i = 0; i < listen.size(); ++i) {
+    if (!listen[i].is_string()) continue;
+    const std::string text = listen[i].get<std::string>();
+    const HostPortParse parsed = splitHostPort(text);
+    if (!parsed.value || parsed.value->port != admin.port) continue;
+    const auto ip = IpAddress::fromText(parsed.value->host);
+    if (!ip) continue;
+    std::string why;
+    if (*ip == adminIp) {
+      why = "the same address and port";
+    } else if (isWildcard(*ip)) {
+      why = "which takes port " + port + " on every address";
+    } else if (isWildcard(adminIp)) {
+      why = "the admin listener would take port " + port + " on every address";
+    } else {
+      continue;
+    }
+    reader.fail(path, quote(adminText.get<std::string>()) + " collides with " +
+                          child("/listen", i) + ", " + quote(text) + " (" + why +
+                          "); pick another port for the admin listener");
+    return;
+  }
 }
 
 ForwardedSettings readForwarded(Reader& reader, const Json& value, const std::string& path) {
@@ -877,6 +958,13 @@ LoadResult validate(const Json& root) {
   if (root.contains("request_id")) {
     if (auto field = readRequestId(reader, root["request_id"], "/request_id")) {
       config.requestIdField = *field;
+    }
+  }
+  if (root.contains("admin")) {
+    config.admin = readAdmin(reader, root["admin"], "/admin");
+    if (config.admin.listen && root.contains("listen")) {
+      checkAdminCollision(reader, root["listen"], root["admin"]["listen"], *config.admin.listen,
+                          "/admin/listen");
     }
   }
   if (result.errors.empty()) result.config = std::move(config);

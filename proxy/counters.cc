@@ -37,7 +37,7 @@ std::string Counters::toText() const {
     if (!out.empty()) out += ' ';
     out += field.name;
     out += '=';
-    out += std::to_string(this->*field.member);
+    out += std::to_string((this->*field.member).load());
   }
   return out;
 }
@@ -73,7 +73,7 @@ std::optional<Counters> Counters::fromText(std::string_view text) {
 }
 
 Counters& Counters::operator+=(const Counters& other) {
-  for (const Field& field : fields()) this->*field.member += other.*field.member;
+  for (const Field& field : fields()) (this->*field.member).add((other.*field.member).load());
   return *this;
 }
 

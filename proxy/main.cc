@@ -13,6 +13,11 @@
 #include "conf/command_line.h"
 #include "conf/config_loader.h"
 #include "policy/upgrade.h"
+#include "proxy/admin/admin_state.h"
+#include "proxy/observe/error_log.h"
+#include "proxy/observe/exchange_record.h"
+#include "proxy/observe/metric_layout.h"
+#include "proxy/observe/metrics_table.h"
 #include "proxy/server.h"
 #include "proxy/supervisor.h"
 
@@ -32,8 +37,12 @@ void sendToSupervisor(const hoplite::proxy::WorkerRole& role, std::string_view l
 }
 
 // Runs one Server on one loop until its shutdown drain has closed every handle: the whole proxy,
-// or one worker of a supervisor (`role`). Returns the process exit code.
-int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRole* role) {
+// or one worker of a supervisor (`role`), counting into its slot of `metrics`. A single process
+// serves the admin listener itself (`runtime` says what /status and /metrics report); a
+// supervisor serves it for its workers. Returns the process exit code.
+int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRole* role,
+             hoplite::proxy::RuntimeInfo& runtime) {
+  using hoplite::proxy::admin::AdminState;
   // OpenSSL's config and SHA-1 are loaded now, not during the first WebSocket handshake.
   hoplite::policy::prepareWebSocketAccept();
   uv_loop_t loop;
@@ -43,9 +52,25 @@ int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRo
   }
   int exitCode = 0;
   {
-    hoplite::proxy::Server server(&loop, config,
-                                  role != nullptr ? role->listenSockets : std::vector<int>{});
+    const size_t slot = role != nullptr ? role->number - 1 : 0;
+    hoplite::proxy::Server* running = nullptr;
+    AdminState::Sources sources{runtime.configPath,
+                                runtime.configLoadedUnixMs,
+                                runtime.startUnixMs,
+                                1,
+                                [] { return std::vector<pid_t>{::getpid()}; },
+                                [&running] { return running != nullptr && running->draining(); }};
+    const AdminState admin(config, runtime.layout, runtime.metrics, std::move(sources));
+    hoplite::proxy::Server server(
+        &loop, config,
+        hoplite::proxy::observe::WorkerMetrics(runtime.layout, runtime.metrics.counters(slot),
+                                               runtime.metrics.cells(slot)),
+        role != nullptr ? role->listenSockets : std::vector<int>{},
+        role != nullptr ? nullptr : &admin);
+    running = &server;
     if (!server.start()) exitCode = 1;
+    // The listener labels are the bound addresses (the kernel's port for a port 0).
+    if (role == nullptr && exitCode == 0) runtime.layout.listeners = server.listenerTexts();
     if (role != nullptr) {
       // The SIGTERM handler is in place: a stop that came while starting is delivered now.
       sigprocmask(SIG_SETMASK, &role->signalMaskAfterStart, nullptr);
@@ -99,11 +124,26 @@ int main(int argc, char** argv) {
     std::printf("hoplite: %s is valid\n", cli.configPath.c_str());
     return 0;
   }
+  const int64_t loadedUnixMs = hoplite::proxy::observe::unixMillisecondsNow();
+  std::string errorLogProblem;
+  if (!hoplite::proxy::observe::openErrorLog(loaded.config->log.errors, errorLogProblem)) {
+    std::fprintf(stderr, "hoplite: cannot open the error log (/log/errors) %s\n",
+                 errorLogProblem.c_str());
+    return 1;
+  }
   // A peer that resets while we write must be an error code, not a fatal signal.
   std::signal(SIGPIPE, SIG_IGN);
-  if (loaded.config->workers == 1) return runProxy(*loaded.config, nullptr);
-  return hoplite::proxy::runSupervisor(*loaded.config, [](const hoplite::conf::Config& config,
-                                                          const hoplite::proxy::WorkerRole& role) {
-    return runProxy(config, &role);
-  });
+  // Mapped before any fork, so that every worker counts into the same table.
+  hoplite::proxy::observe::MetricLayout layout(*loaded.config);
+  const std::unique_ptr<hoplite::proxy::observe::MetricsTable> metrics =
+      hoplite::proxy::observe::MetricsTable::create(loaded.config->workers, layout.cellCount);
+  if (!metrics) return 1;
+  hoplite::proxy::RuntimeInfo runtime{layout, *metrics, cli.configPath, loadedUnixMs,
+                                      hoplite::proxy::observe::unixMillisecondsNow()};
+  if (loaded.config->workers == 1) return runProxy(*loaded.config, nullptr, runtime);
+  return hoplite::proxy::runSupervisor(
+      *loaded.config, runtime,
+      [&runtime](const hoplite::conf::Config& config, const hoplite::proxy::WorkerRole& role) {
+        return runProxy(config, &role, runtime);
+      });
 }

@@ -9,6 +9,7 @@
 #include "conf/cidr.h"
 #include "conf/host_port.h"
 #include "policy/forwarded.h"
+#include "proxy/observe/error_log.h"
 #include "proxy/session.h"
 #include "proxy/socket.h"
 #include "proxy/stop_signal.h"
@@ -106,16 +107,19 @@ bool debugLogWanted() {
 
 }  // namespace
 
-Server::Server(uv_loop_t* loop, const conf::Config& config, std::vector<int> inheritedListeners)
+Server::Server(uv_loop_t* loop, const conf::Config& config, observe::WorkerMetrics metrics,
+               std::vector<int> inheritedListeners, const admin::AdminState* admin)
     : loop_(loop),
       readBatch_(loop),
       config_(config),
+      metrics_(metrics),
       debugLog_(debugLogWanted()),
       idleSweeper_(loop, [] {}),
       heapTrimmer_(loop, debugLog_, buffers_, [] {}),
       surplusTimer_(
           loop, [this] { trimSurplus(); }, [] {}),
-      accessLog_(loop, [] {}) {
+      accessLog_(loop, [] {}),
+      adminState_(admin) {
   for (const auto& [name, upstream] : config_.upstreams) {
     conf::Upstream named = upstream;
     named.name = name;
@@ -160,6 +164,13 @@ bool Server::start() {
       return false;
     }
   }
+  if (adminState_ != nullptr && config_.admin.listen) {
+    admin_ = std::make_unique<admin::AdminListener>(loop_, *adminState_);
+    if (!admin_->start(*config_.admin.listen)) {
+      beginShutdown();
+      return false;
+    }
+  }
   std::fprintf(stderr, "hoplite: ready\n");
   std::fflush(stderr);
   return true;
@@ -168,6 +179,7 @@ bool Server::start() {
 Server::Listener& Server::addListener() {
   auto listener = std::make_unique<Listener>();
   listener->server = this;
+  listener->index = listeners_.size();
   uv_tcp_init(loop_, &listener->handle);
   listener->handle.data = listener.get();
   listener->open = true;
@@ -279,11 +291,19 @@ void Server::acceptOne(Listener& listener) {
   peer.listenerPort = listener.port;
   peer.listenerName = listener.shown;
   ++openClients_;
-  ++counters_.accepted;
-  Session::start(*this, std::move(socket), peer);
+  ++counters().accepted;
+  metrics_.connectionAccepted(listener.index);
+  Session::start(*this, std::move(socket), peer, listener.index);
 }
 
-void Server::onClientClosed() {
+std::vector<std::string> Server::listenerTexts() const {
+  std::vector<std::string> texts;
+  for (const auto& listener : listeners_) texts.push_back(listener->shown);
+  return texts;
+}
+
+void Server::onClientClosed(size_t listenerIndex) {
+  metrics_.connectionClosed(listenerIndex);
   --openClients_;
   if (draining_) return;
   for (auto& listener : listeners_) {
@@ -328,6 +348,14 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
 void Server::onReopenSignal(uv_signal_t* handle, int /*signum*/) {
   Server& server = *static_cast<Server*>(handle->data);
   std::string error;
+  // Every process has its own fd 2: each worker reopens it as its supervisor does.
+  if (!observe::openErrorLog(server.config_.log.errors, error)) {
+    std::fprintf(stderr,
+                 "hoplite: cannot reopen the error log (/log/errors) %s; still writing to the "
+                 "file open before\n",
+                 error.c_str());
+    error.clear();
+  }
   if (!server.accessLog_.reopen(error)) {
     std::fprintf(stderr,
                  "hoplite: cannot reopen the access log (/log/access) %s; still writing "
@@ -361,12 +389,14 @@ void Server::beginShutdown() {
 
 void Server::onDrainTimeout() {
   uv_timer_stop(&drainTimer_);
-  if (!connections_.empty()) ++counters_.timeoutShutdownDrain;
+  if (!connections_.empty()) ++counters().timeoutShutdownDrain;
   const std::vector<ClientConnection*> snapshot(connections_.begin(), connections_.end());
   for (ClientConnection* connection : snapshot) connection->forceClose();
 }
 
 void Server::trimSurplus() {
+  // Live for /metrics, within a period.
+  counters().logLinesDropped = accessLog_.droppedLines();
   buffers_.trimSurplus();
   for (auto& [name, pool] : pools_) pool->trimSurplus();
   surplusTimer_.start(kTrimPeriod);
@@ -386,7 +416,9 @@ void Server::finishShutdownIfDone() {
   heapTrimmer_.close();
   surplusTimer_.close();
   accessLog_.close();
-  counters_.logLinesDropped = accessLog_.droppedLines();
+  counters().logLinesDropped = accessLog_.droppedLines();
+  // /healthz said "draining" until now; the admin listener goes with the last connection.
+  if (admin_) admin_->close();
   readBatch_.close();
 }
 

@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "proxy/admin/admin_listener.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/client_connection.h"
 #include "proxy/counters.h"
 #include "proxy/heap_trimmer.h"
 #include "proxy/idle_sweeper.h"
 #include "proxy/observe/access_log.h"
+#include "proxy/observe/worker_metrics.h"
 #include "proxy/read_batch.h"
 #include "proxy/request_id_source.h"
 #include "proxy/timer.h"
@@ -29,9 +31,12 @@ namespace hoplite::proxy {
 
 class Server {
  public:
-  // `inheritedListeners`: for a worker (proxy/supervisor.h), the listening sockets its supervisor
-  // bound, one per `listen` address in order. Empty for a single process, which binds its own.
-  Server(uv_loop_t* loop, const conf::Config& config, std::vector<int> inheritedListeners = {});
+  // `metrics`: this loop's slot of the metrics table. `inheritedListeners`: for a worker
+  // (proxy/supervisor.h), the listening sockets its supervisor bound, one per `listen` address in
+  // order. Empty for a single process, which binds its own. `admin`: what the admin listener
+  // (admin.listen) reports, for a single process; null in a worker (its supervisor serves it).
+  Server(uv_loop_t* loop, const conf::Config& config, observe::WorkerMetrics metrics,
+         std::vector<int> inheritedListeners = {}, const admin::AdminState* admin = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -48,11 +53,14 @@ class Server {
 
   uv_loop_t* loop() const { return loop_; }
   const conf::Config& config() const { return config_; }
-  Counters& counters() { return counters_; }
+  Counters& counters() { return metrics_.counters(); }
+  observe::WorkerMetrics& metrics() { return metrics_; }
+  // The bound address of each listener ("127.0.0.1:8080"), in `listen` order.
+  std::vector<std::string> listenerTexts() const;
   RequestIdSource& requestIds() { return requestIds_; }
   // The access log (log.access); enabled() is false with "off".
   observe::AccessLog& accessLog() { return accessLog_; }
-  const Counters& counters() const { return counters_; }
+  const Counters& counters() const { return const_cast<Server*>(this)->metrics_.counters(); }
   bool draining() const { return draining_; }
   // HOPLITE_DEBUG=1 in the environment logs why each connection closed (off by default: no
   // per-request logging).
@@ -67,8 +75,9 @@ class Server {
   // Every Session and Tunnel registers on creation and unregisters in its destructor.
   void registerConnection(ClientConnection* connection);
   void unregisterConnection(ClientConnection* connection);
-  // A client socket was closed: one slot below max_connections is free again.
-  void onClientClosed();
+  // A client socket accepted by listener `listener` (its index) was closed: one slot below
+  // max_connections is free again.
+  void onClientClosed(size_t listener);
 
  private:
   struct Listener {
@@ -78,6 +87,7 @@ class Server {
     bool open = false;
     bool acceptPending = false;  // a connection waits while we are at max_connections
     uint16_t port = 0;           // the bound port (read back once: the config may say 0)
+    size_t index = 0;            // in `listen` order: the metrics' listener label
   };
 
   bool startListener(const conf::HostPort& address, bool ipv6Only);
@@ -101,7 +111,7 @@ class Server {
   BufferPool buffers_;
   ReadBatch readBatch_;
   const conf::Config& config_;
-  Counters counters_;
+  observe::WorkerMetrics metrics_;
   RequestIdSource requestIds_;
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;
   std::vector<std::unique_ptr<Listener>> listeners_;
@@ -118,6 +128,8 @@ class Server {
   static constexpr std::chrono::milliseconds kTrimPeriod{1000};
   Timer surplusTimer_;
   observe::AccessLog accessLog_;
+  const admin::AdminState* adminState_;
+  std::unique_ptr<admin::AdminListener> admin_;
   bool draining_ = false;
   bool finished_ = false;
 };

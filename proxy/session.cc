@@ -88,12 +88,14 @@ struct Session::ResolveRequest {
   uint16_t port = 0;
 };
 
-void Session::start(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer) {
+void Session::start(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer,
+                    size_t listener) {
   // Owned by itself from here on: freed in the last timer close callback (onTimerClosed).
-  new Session(server, std::move(client), peer);
+  new Session(server, std::move(client), peer, listener);
 }
 
-Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer)
+Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer,
+                 size_t listener)
     : server_(server),
       client_(std::move(client)),
       clientTimer_(
@@ -101,6 +103,7 @@ Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::P
       upstreamTimer_(
           server.loop(), [this] { onUpstreamTimeout(); }, [this] { onTimerClosed(); }),
       peer_(peer),
+      listener_(static_cast<uint16_t>(listener)),
       peerTrusted_(policy::isTrustedPeer(peer, server.config().forwarded)),
       requestParser_(requestLimits(server.config().limits)) {
   server_.registerConnection(this);
@@ -126,7 +129,7 @@ void Session::close(const char* reason) {
   phase_ = Phase::Closing;
   if (client_) {
     Socket::dispose(std::move(client_));
-    server_.onClientClosed();
+    server_.onClientClosed(listener_);
   }
   dropUpstream();
   clientTimer_.close();
@@ -149,9 +152,9 @@ std::string_view Session::requestId() const {
 void Session::startRecord() {
   exchange_.started = true;
   const uint64_t headBytes = std::exchange(headBytes_, 0);
+  exchange_.startNs = uv_hrtime();
   ExchangeFacts* facts = loggedFacts();
   if (facts == nullptr) return;  // nothing on the hot path that nobody reads
-  facts->startNs = uv_hrtime();
   observe::ExchangeRecord& record = facts->record;
   record.startUnixMs = observe::unixMillisecondsNow();
   record.bytesIn = headBytes;
@@ -172,6 +175,7 @@ void Session::startRecord() {
 void Session::logExchange(std::string_view error) {
   if (exchange_.logged) return;
   exchange_.logged = true;
+  countExchange(error);
   observe::AccessLog& log = server_.accessLog();
   if (!log.enabled()) return;
   ExchangeFacts& facts = this->facts();
@@ -182,7 +186,7 @@ void Session::logExchange(std::string_view error) {
     record.bytesIn = headBytes_;
     headBytes_ = 0;
   } else {
-    record.durationMs = millisecondsSince(facts.startNs);
+    record.durationMs = millisecondsSince(exchange_.startNs);
   }
   record.requestId = facts.requestId.view();
   record.clientAddress = peer_.addressText;
@@ -195,6 +199,37 @@ void Session::logExchange(std::string_view error) {
     observe::appendJsonLine(log.buffer(), record);
   }
   log.lineAdded();
+}
+
+void Session::countExchange(std::string_view error) {
+  observe::WorkerMetrics& metrics = server_.metrics();
+  if (exchange_.route == nullptr) {
+    // Refused before routing: a bad head, a header timeout, no route for the host and path.
+    if (exchange_.clientStatus != 0) metrics.rejected(exchange_.clientStatus, error);
+    return;
+  }
+  metrics.exchangeDone(routeIndex(), exchange_.clientStatus,
+                       (uv_hrtime() - exchange_.startNs) / 1000);
+}
+
+size_t Session::routeIndex() const {
+  return static_cast<size_t>(exchange_.route - server_.config().routes.data());
+}
+
+size_t Session::serverMetricIndex() const {
+  const observe::MetricLayout& layout = server_.metrics().layout();
+  return layout.firstServer[layout.routeUpstream[routeIndex()]] + exchange_.server;
+}
+
+void Session::countUpgrade(observe::UpgradeResult result) {
+  const observe::MetricLayout& layout = server_.metrics().layout();
+  // Only websocket has handshake rules, so only it can be Rejected; a Refused protocol is not
+  // allowed here, and is counted as "other" even if another route allows it.
+  const std::string_view protocol = result == observe::UpgradeResult::Rejected ? "websocket"
+                                    : result == observe::UpgradeResult::Refused
+                                        ? std::string_view("other")
+                                        : std::string_view(exchange_.upgrade.protocol);
+  server_.metrics().upgrade(routeIndex(), layout.protocolIndex(protocol), result);
 }
 
 void Session::cutExchange(std::string_view error, const char* reason) {
@@ -501,7 +536,11 @@ void Session::onRequestHead() {
     facts->record.routeName = exchange_.route->name;
   }
   exchange_.upgrade = policy::classifyUpgradeRequest(request, routeUpgradeSettings());
+  if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Refused) {
+    countUpgrade(observe::UpgradeResult::Refused);
+  }
   if (exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Invalid) {
+    countUpgrade(observe::UpgradeResult::Rejected);
     respondError(exchange_.upgrade.status != 0 ? exchange_.upgrade.status : 400, "bad_upgrade",
                  exchange_.upgrade.reason, exchange_.upgrade.responseFields);
     return;
@@ -515,6 +554,7 @@ void Session::onRequestHead() {
     const bool bodyless = request.framing == Framing::None ||
                           (request.framing == Framing::Length && request.contentLength == 0);
     if (!bodyless) {
+      countUpgrade(observe::UpgradeResult::Rejected);
       respondError(400, "bad_upgrade", "an upgrade request must not have a body");
       return;
     }
@@ -595,6 +635,13 @@ void Session::onServerFailed(const char* what, int status, bool timedOut) {
   if (phase_ != Phase::ConnectingUpstream) return;
   dropUpstream();
   ++server_.counters().upstreamConnectFailures;
+  const observe::ConnectFailure reason =
+      timedOut                                                ? observe::ConnectFailure::Timeout
+      : std::string_view(what) == "resolve"                   ? observe::ConnectFailure::Resolve
+      : status == UV_ECONNREFUSED                             ? observe::ConnectFailure::Refused
+      : status == UV_ENETUNREACH || status == UV_EHOSTUNREACH ? observe::ConnectFailure::Unreachable
+                                                              : observe::ConnectFailure::Other;
+  server_.metrics().connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
   exchange_.pool->markFailed(exchange_.server, uv_now(server_.loop()));
   const conf::HostPort& target = exchange_.pool->server(exchange_.server);
   const bool another = exchange_.serversTried < exchange_.pool->serverCount();
@@ -676,6 +723,7 @@ void Session::connectToNextAddress(int lastError) {
 void Session::onSocketConnected(Socket& socket) {
   if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
   ++server_.counters().upstreamConnects;
+  server_.metrics().connected(serverMetricIndex(), observe::unixMillisecondsNow());
   if (ExchangeFacts* facts = loggedFacts()) {
     facts->record.upstreamConnectMs = millisecondsSince(facts->connectStartNs);
   }
@@ -690,9 +738,9 @@ void Session::onSocketConnected(Socket& socket) {
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
 void Session::onUpstreamReady() {
+  exchange_.requestSentNs = uv_hrtime();
   if (ExchangeFacts* facts = loggedFacts()) {
-    facts->requestSentNs = uv_hrtime();
-    facts->record.requestSentMs = millisecondsSince(facts->startNs);
+    facts->record.requestSentMs = millisecondsSince(exchange_.startNs);
   }
   // A reused connection brings the parser of its last response (it ended cleanly, at a message
   // boundary), as good as a new one; creating one per exchange cost allocations and llhttp_init.
@@ -787,14 +835,24 @@ void Session::processUpstreamInput() {
 void Session::onResponseHead() {
   const parser::ResponseHead& head = responseParser_->head();
   ExchangeFacts* facts = loggedFacts();
-  if (facts != nullptr && (head.status >= 200 || head.status == 101)) {
-    facts->record.upstreamStatus = head.status;
-    facts->record.upstreamHeaderMs = millisecondsSince(facts->requestSentNs);
+  if (head.status >= 200 || head.status == 101) {
+    const uint64_t headerNs = uv_hrtime() - exchange_.requestSentNs;
+    observe::WorkerMetrics& metrics = server_.metrics();
+    metrics.upstreamResponse(serverMetricIndex(), head.status);
+    metrics.upstreamHeader(metrics.layout().routeUpstream[routeIndex()], headerNs / 1000);
+    if (facts != nullptr) {
+      facts->record.upstreamStatus = head.status;
+      facts->record.upstreamHeaderMs = static_cast<double>(headerNs) / 1e6;
+    }
+    if (head.status >= 200 && exchange_.upgrade.kind == policy::UpgradeRequest::Kind::Granted) {
+      countUpgrade(observe::UpgradeResult::NotSwitched);
+    }
   }
   if (head.status == 101) {
     const policy::UpgradeResponse verdict =
         policy::classifyUpgradeResponse(exchange_.upgrade, head);
     if (verdict != policy::UpgradeResponse::Accepted || phase_ != Phase::AwaitingUpgradeResponse) {
+      countUpgrade(observe::UpgradeResult::Invalid101);
       std::fprintf(stderr, "hoplite: invalid 101 from upstream %s\n",
                    exchange_.pool->name().c_str());
       respondError(502, "invalid_101", "invalid 101 response from upstream");
@@ -840,6 +898,7 @@ void Session::onResponseHead() {
                          response.bodyFraming == Framing::UntilClose || server_.draining();
   exchange_.upstreamKeepAlive = head.keepAlive;
   exchange_.responseHeadSent = true;
+  exchange_.clientStatus = head.status;
   if (facts != nullptr) facts->record.status = head.status;
   // Held until the first body bytes (or the end of this read, or of the response) so that both
   // leave in one write.
@@ -918,6 +977,8 @@ void Session::startTunnel() {
   if (!writeClient(response.head)) return;
   std::unique_ptr<observe::TunnelRecord> tunnelRecord;
   ExchangeFacts* facts = loggedFacts();
+  exchange_.clientStatus = 101;
+  countUpgrade(observe::UpgradeResult::Granted);
   if (facts != nullptr) facts->record.status = 101;
   // Only the JSON log has tunnel lines: the elb format logs a WebSocket as its handshake, as
   // that load balancer did.
@@ -939,7 +1000,7 @@ void Session::startTunnel() {
   logExchange({});
   responseParser_.reset();
   Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle,
-                clientSentEof_, std::move(tunnelRecord));
+                clientSentEof_, Tunnel::Labels{routeIndex(), listener_}, std::move(tunnelRecord));
   // The client slot moved to the tunnel with the socket: close() sees no client_ to release.
   close("upgraded to a tunnel");
 }
@@ -1003,6 +1064,7 @@ void Session::respondError(uint16_t status, std::string_view error, const std::s
   // A request whose head was parsed gets its ID on hoplite's own answer too.
   std::vector<policy::ExtraField> fields(extraFields.begin(), extraFields.end());
   if (!requestId().empty()) fields.push_back({server_.config().requestIdField, requestId()});
+  exchange_.clientStatus = status;
   if (ExchangeFacts* facts = loggedFacts()) facts->record.status = status;
   if (!writeClient(policy::buildErrorResponse(status, detail, fields))) return;
   logExchange(error);

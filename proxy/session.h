@@ -20,6 +20,7 @@
 #include "policy/upgrade.h"
 #include "proxy/client_connection.h"
 #include "proxy/observe/exchange_record.h"
+#include "proxy/observe/metric_layout.h"
 #include "proxy/slab_pool.h"
 #include "proxy/socket.h"
 #include "proxy/timer.h"
@@ -37,7 +38,9 @@ class UpstreamPool;
 class Session final : public ClientConnection, private SocketHandler {
  public:
   // Takes over an accepted client socket; the session lives until it closes itself.
-  static void start(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer);
+  // `listener`: the index of the listener that accepted it (the metrics' label).
+  static void start(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer,
+                    size_t listener);
 
   void beginDrain() override;
   void forceClose() override;
@@ -64,9 +67,7 @@ class Session final : public ClientConnection, private SocketHandler {
   struct ExchangeFacts : SlabAllocated<ExchangeFacts> {
     policy::RequestId requestId;  // empty with request_id "off"
     observe::ExchangeRecord record;
-    uint64_t startNs = 0;  // uv_hrtime() at the request head
     uint64_t connectStartNs = 0;
-    uint64_t requestSentNs = 0;
   };
 
   // Everything about the request/response exchange in flight; reset for each request.
@@ -101,15 +102,21 @@ class Session final : public ClientConnection, private SocketHandler {
     // The request ID and the access log's record, from a slab while the exchange needs them
     // (see ExchangeFacts); null when neither request_id nor the access log is on.
     std::unique_ptr<ExchangeFacts> facts;
-    bool started = false;  // a request head was parsed
-    bool logged = false;   // the record was written
+    // uv_hrtime() at the request head, and when the request went upstream: the metrics' times
+    // (kept here, not in the facts, since they are taken with the access log off too).
+    uint64_t startNs = 0;
+    uint64_t requestSentNs = 0;
+    uint16_t clientStatus = 0;  // the final (or 101) status the client was sent; 0: none yet
+    bool started = false;       // a request head was parsed
+    bool logged = false;        // the record was written
     // Why the exchange was cut, when close() ends it before its response was complete.
     std::string_view cutError;
   };
 
   friend struct std::default_delete<Session>;  // adopted in the last close callback
 
-  Session(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer);
+  Session(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer,
+          size_t listener);
   ~Session();
 
   // Idempotent; the only way a session ends. `reason` is for debugging only.
@@ -169,9 +176,17 @@ class Session final : public ClientConnection, private SocketHandler {
   // `error` is the access log's stable reason (e.g. "upstream_connect_failed").
   void respondError(uint16_t status, std::string_view error, const std::string& detail,
                     std::span<const policy::ExtraField> extraFields = {});
-  // Writes the exchange's access log line, once; `error` as in respondError, empty when the
-  // exchange went as it should.
+  // Ends the exchange's record, once: counts it in the metrics and writes its access log line;
+  // `error` as in respondError, empty when the exchange went as it should.
   void logExchange(std::string_view error);
+  // The metrics of a finished exchange: requests_total and its duration, or
+  // rejected_requests_total for one refused before a route was chosen.
+  void countExchange(std::string_view error);
+  // The route's index in the config, for metric labels (exchange_.route is set).
+  size_t routeIndex() const;
+  // The index in MetricLayout::servers of exchange_.server.
+  size_t serverMetricIndex() const;
+  void countUpgrade(observe::UpgradeResult result);
   // Starts the exchange's record at its head: the time, the request's own facts.
   void startRecord();
   // The exchange's facts, allocated on first use.
@@ -232,6 +247,7 @@ class Session final : public ClientConnection, private SocketHandler {
   Phase phase_ = Phase::AwaitingRequestHead;
   ClientTimer clientTimerKind_ = ClientTimer::None;
   policy::PeerInfo peer_;
+  uint16_t listener_;  // the index of the listener that accepted the client
   // Whether the peer is inside forwarded.trusted_proxies (its request IDs are kept): the peer
   // and the config are those of the whole connection, so this is decided once, not per request.
   bool peerTrusted_;

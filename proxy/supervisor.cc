@@ -14,6 +14,9 @@
 #include <sys/prctl.h>
 #endif
 
+#include "proxy/admin/admin_listener.h"
+#include "proxy/admin/admin_state.h"
+#include "proxy/observe/error_log.h"
 #include "proxy/stop_signal.h"
 #include "proxy/worker_listeners.h"
 
@@ -33,8 +36,16 @@ struct Worker {
 // The supervisor's state while its loop runs: the workers, and why it is stopping.
 class Supervisor {
  public:
-  Supervisor(uv_loop_t* loop, std::vector<Worker> workers, int reportPipe)
-      : workers_(std::move(workers)) {
+  Supervisor(uv_loop_t* loop, const conf::Config& config, RuntimeInfo& runtime,
+             std::vector<Worker> workers, int reportPipe)
+      : config_(config),
+        workers_(std::move(workers)),
+        adminState_(config, runtime.layout, runtime.metrics,
+                    admin::AdminState::Sources{runtime.configPath, runtime.configLoadedUnixMs,
+                                               runtime.startUnixMs, config.workers,
+                                               [this] { return processes(); },
+                                               [this] { return stopRequested_; }}),
+        admin_(loop, adminState_) {
     uv_signal_init(loop, &sigterm_);
     uv_signal_init(loop, &sigint_);
     uv_signal_init(loop, &sigchld_);
@@ -56,6 +67,13 @@ class Supervisor {
     stop(SIGTERM);
   }
 
+  // Starts the admin listener when admin.listen is set; false after printing why.
+  bool startAdmin() {
+    if (!config_.admin.listen) return true;
+    adminOpen_ = true;
+    return admin_.start(*config_.admin.listen);
+  }
+
   // Reaps workers that exited before the loop ran (their SIGCHLD may have come while blocked).
   void reapNow() { reap(); }
 
@@ -74,9 +92,26 @@ class Supervisor {
     self.stop(SIGTERM);
   }
 
-  // Each worker has its own log files open: each reopens them.
+  // Each worker has its own log files open (and its own standard error): each reopens them.
   static void onReopenSignal(uv_signal_t* handle, int signum) {
-    static_cast<Supervisor*>(handle->data)->signalAll(signum);
+    auto& self = *static_cast<Supervisor*>(handle->data);
+    std::string error;
+    if (!observe::openErrorLog(self.config_.log.errors, error)) {
+      std::fprintf(stderr,
+                   "hoplite: cannot reopen the error log (/log/errors) %s; still writing to the "
+                   "file open before\n",
+                   error.c_str());
+    }
+    self.signalAll(signum);
+  }
+
+  // The supervisor and its running workers, for the process_* metrics.
+  std::vector<pid_t> processes() const {
+    std::vector<pid_t> pids{::getpid()};
+    for (const Worker& worker : workers_) {
+      if (worker.pid > 0) pids.push_back(worker.pid);
+    }
+    return pids;
   }
 
   static void onChildSignal(uv_signal_t* handle, int /*signum*/) {
@@ -213,8 +248,11 @@ class Supervisor {
     closeStopSignal(&sigint_, nullptr);
     closeStopSignal(&sigusr1_, nullptr);  // a late logrotate must not kill it either
     uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
+    // /healthz answered "draining" until the last worker was gone.
+    if (adminOpen_) admin_.close();
   }
 
+  const conf::Config& config_;
   std::vector<Worker> workers_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
@@ -231,6 +269,9 @@ class Supervisor {
   bool failed_ = false;
   bool finished_ = false;
   int workerExitCode_ = 0;
+  admin::AdminState adminState_;
+  admin::AdminListener admin_;
+  bool adminOpen_ = false;
 };
 
 }  // namespace
@@ -243,7 +284,7 @@ uint64_t workerShare(uint64_t total, uint32_t workers) {
   return total / workers + (total % workers != 0 ? 1 : 0);
 }
 
-int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
+int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeAsWorker& serve) {
   // Signals that arrive before the loop watches them stay pending instead of killing the
   // supervisor (and orphaning workers) or being lost.
   sigset_t watched;
@@ -264,6 +305,8 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
   for (const std::string& shown : listeners->shown) {
     std::fprintf(stderr, "hoplite: listening on %s\n", shown.c_str());
   }
+  // The listener labels are the bound addresses (the kernel's port for a port 0).
+  runtime.layout.listeners = listeners->shown;
   std::fflush(stderr);
   int reportPipe[2];
   if (::pipe2(reportPipe, O_CLOEXEC) != 0) {
@@ -311,10 +354,10 @@ int runSupervisor(const conf::Config& config, const ServeAsWorker& serve) {
   uv_loop_init(&loop);
   int exitCode = 1;
   {
-    Supervisor supervisor(&loop, std::move(workers), reportPipe[0]);
+    Supervisor supervisor(&loop, config, runtime, std::move(workers), reportPipe[0]);
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     supervisor.reapNow();
-    if (forkFailed) supervisor.abandon();
+    if (forkFailed || !supervisor.startAdmin()) supervisor.abandon();
     uv_run(&loop, UV_RUN_DEFAULT);
     exitCode = supervisor.exitCode();
   }

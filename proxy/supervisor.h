@@ -12,8 +12,21 @@
 
 #include "conf/config.h"
 #include "proxy/counters.h"
+#include "proxy/observe/metric_layout.h"
+#include "proxy/observe/metrics_table.h"
 
 namespace hoplite::proxy {
+
+// What the running hoplite knows of itself, shared by the supervisor and (through fork) its
+// workers: the metrics table mapped before the first fork and its layout, the config file and
+// when it was loaded, and when the process started.
+struct RuntimeInfo {
+  observe::MetricLayout& layout;
+  observe::MetricsTable& metrics;
+  std::string configPath;
+  int64_t configLoadedUnixMs = 0;
+  int64_t startUnixMs = 0;
+};
 
 // What a forked worker gets from its supervisor.
 struct WorkerRole {
@@ -46,7 +59,9 @@ using ServeAsWorker = std::function<int(const conf::Config& config, const Worker
 
 // Returns the exit code for main in the supervisor, and in each forked worker the code `serve`
 // returned (the worker's main then returns it, so it exits through the normal path).
-int runSupervisor(const conf::Config& config, const ServeAsWorker& serve);
+// The supervisor serves the admin listener (admin.listen) for all of them: it reads the workers'
+// slots of `runtime.metrics`, and its /healthz says "draining" from its SIGTERM on.
+int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeAsWorker& serve);
 
 // Each worker's share of a whole-process limit, rounded up so the shares add up to at least it.
 uint64_t workerShare(uint64_t total, uint32_t workers);

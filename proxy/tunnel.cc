@@ -8,22 +8,26 @@
 namespace hoplite::proxy {
 
 void Tunnel::start(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-                   const conf::Duration& idleTimeout, bool clientSentEof,
+                   const conf::Duration& idleTimeout, bool clientSentEof, Labels labels,
                    std::unique_ptr<observe::TunnelRecord> record) {
   // Owned by itself from here on: freed in its last socket's close callback, after close().
-  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof,
+  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof, labels,
              std::move(record));
 }
 
 Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-               const conf::Duration& idleTimeout, bool clientSentEof,
+               const conf::Duration& idleTimeout, bool clientSentEof, Labels labels,
                std::unique_ptr<observe::TunnelRecord> record)
     : server_(server),
       client_(std::move(client)),
       upstream_(std::move(upstream)),
-      record_(std::move(record)) {
+      record_(std::move(record)),
+      openedNs_(uv_hrtime()),
+      route_(static_cast<uint16_t>(labels.route)),
+      listener_(static_cast<uint16_t>(labels.listener)) {
   server_.registerConnection(this);
   ++server_.counters().tunnelsOpened;
+  server_.metrics().tunnelOpened(route_);
   client_->setHandler(this);
   upstream_->setHandler(this);
   relay(*client_, *upstream_);
@@ -57,10 +61,11 @@ void Tunnel::close(std::string_view closedBy, std::string_view code, const char*
     server_.accessLog().lineAdded();
   }
   ++server_.counters().tunnelsClosed;
+  server_.metrics().tunnelClosed(route_, code, (uv_hrtime() - openedNs_) / 1000);
   server_.idleSweeper().remove(*this);
   assert(client_ && upstream_ && openSockets_ == 2);  // both are ours until this point
   Socket::dispose(std::move(client_), this);
-  server_.onClientClosed();
+  server_.onClientClosed(listener_);
   Socket::dispose(std::move(upstream_), this);
 }
 
@@ -71,9 +76,10 @@ void Tunnel::onSocketClosed() {
 
 void Tunnel::relay(Socket& from, Socket& to) {
   if (from.buffered() == 0) return;
+  const bool fromClient = &from == client_.get();
+  server_.metrics().tunnelBytes(route_, fromClient, from.buffered());
   if (record_) {
-    (&from == client_.get() ? record_->bytesFromClient : record_->bytesFromUpstream) +=
-        from.buffered();
+    (fromClient ? record_->bytesFromClient : record_->bytesFromUpstream) += from.buffered();
   }
   if (to.writeFrom(from) < 0) close(sideOf(to), "write_failed", "tunnel write failed");
 }

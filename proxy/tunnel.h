@@ -28,6 +28,12 @@ class Tunnel final : public ClientConnection,
                      private IdleWatched,
                      public SlabAllocated<Tunnel> {
  public:
+  // What the metrics call this tunnel: its route's index and its client's listener's.
+  struct Labels {
+    size_t route = 0;
+    size_t listener = 0;
+  };
+
   // Takes both sockets. Bytes already in the client's read buffer (held behind the upgrade
   // request) go up first, bytes already in the upstream's (after the 101 head) go down; writes
   // already queued on either socket (the 101 head) stay ahead of them. `clientSentEof`: the
@@ -35,7 +41,8 @@ class Tunnel final : public ClientConnection,
   // (null when the access log is off) is completed and written when the tunnel closes.
   static void start(Server& server, std::unique_ptr<Socket> client,
                     std::unique_ptr<Socket> upstream, const conf::Duration& idleTimeout,
-                    bool clientSentEof, std::unique_ptr<observe::TunnelRecord> record);
+                    bool clientSentEof, Labels labels,
+                    std::unique_ptr<observe::TunnelRecord> record);
 
   void beginDrain() override {}  // a tunnel is in flight until it ends or the drain expires
   void forceClose() override { close(kProxy, "shutdown_drain", "shutdown drain expired"); }
@@ -50,7 +57,7 @@ class Tunnel final : public ClientConnection,
   friend struct std::default_delete<Tunnel>;  // adopted in its last socket's close callback
 
   Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
-         const conf::Duration& idleTimeout, bool clientSentEof,
+         const conf::Duration& idleTimeout, bool clientSentEof, Labels labels,
          std::unique_ptr<observe::TunnelRecord> record);
   ~Tunnel();
 
@@ -93,6 +100,9 @@ class Tunnel final : public ClientConnection,
   Direction down_;       // upstream -> client
   Phase phase_ = Phase::Relaying;
   std::unique_ptr<observe::TunnelRecord> record_;
+  uint64_t openedNs_;  // uv_hrtime() at the start, for the duration histogram
+  uint16_t route_;
+  uint16_t listener_;
   std::string_view firstDone_;  // the side whose FIN came first, if any
 };
 

@@ -14,6 +14,7 @@ packages=(
   iproute2                                  # ss: the e2e tests read listening sockets' backlogs
   python3-jsonschema                        # checks conf/hoplite.schema.json against the configs
   goaccess                                  # e2e: reads the access log's elb lines
+  prometheus                                # e2e: promtool checks /metrics
   "$@"
 )
 

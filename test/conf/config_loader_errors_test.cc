@@ -443,6 +443,87 @@ TEST_CASE("conf: log names a destination that can exist and a known format", "[c
   checkOneError(row);
 }
 
+TEST_CASE("conf: log.errors is stderr or a file, never stdout or off", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"not a string", R"({"log": {"errors": 2}})", "/log/errors",
+       R"(2 is not a string; use "stderr" or a file path)"},
+      {"empty", R"({"log": {"errors": ""}})", "/log/errors",
+       R"("" is not a log destination; use "stderr" or a file path)"},
+      {"off", R"({"log": {"errors": "off"}})", "/log/errors",
+       R"("off" is not accepted: hoplite's own error lines must always go somewhere; use "stderr" or a file path)"},
+      {"stdout", R"({"log": {"errors": "stdout"}})", "/log/errors",
+       R"("stdout" is not accepted: stdout is for the access log)"},
+      {"a missing directory", R"({"log": {"errors": "/nonexistent-dir/errors.log"}})",
+       "/log/errors",
+       R"("/nonexistent-dir/errors.log": the directory "/nonexistent-dir" does not exist; create it or choose another path)"},
+      {"a directory", R"({"log": {"errors": "/tmp"}})", "/log/errors",
+       R"("/tmp" is a directory; name a file in it)"},
+      {"a typo of the key", R"({"log": {"error": "stderr"}})", "/log/error",
+       R"(did you mean "errors"?)"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: admin is an object whose listen is an IP address and port", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"not an object", R"({"admin": "127.0.0.1:9901"})", "/admin",
+       R"("127.0.0.1:9901" is not an object; use an object such as {"listen": "127.0.0.1:9901"})"},
+      {"an unknown key", R"({"admin": {"listne": "127.0.0.1:9901"}})", "/admin/listne",
+       R"(did you mean "listen"?)"},
+      {"a far-off key", R"({"admin": {"auth": "secret"}})", "/admin/auth",
+       R"(the keys allowed here are "listen")"},
+      {"listen is a list", R"({"admin": {"listen": ["127.0.0.1:9901"]}})", "/admin/listen",
+       "is not a string; use an IPv4 or [IPv6] address"},
+      {"listen is a host name", R"({"admin": {"listen": "localhost:9901"}})", "/admin/listen",
+       "does not start with an IP address"},
+      {"listen without a port", R"({"admin": {"listen": "127.0.0.1"}})", "/admin/listen",
+       "has no port"},
+      {"listen port out of range", R"({"admin": {"listen": "127.0.0.1:65536"}})", "/admin/listen",
+       "which is out of range"},
+      {"IPv6 without brackets", R"({"admin": {"listen": "::1:9901"}})", "/admin/listen",
+       "without brackets"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: admin.listen may not share a proxy listener's port on the same or a wildcard host",
+          "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"the same address",
+       R"({"listen": ["127.0.0.1:8080"], "admin": {"listen": "127.0.0.1:8080"}})", "/admin/listen",
+       R"("127.0.0.1:8080" collides with /listen/0, "127.0.0.1:8080" (the same address and port); pick another port for the admin listener)"},
+      {"the same IPv6 address, written differently",
+       R"({"listen": ["127.0.0.1:1", "[0:0::1]:8080"], "admin": {"listen": "[::1]:8080"}})",
+       "/admin/listen", R"("[::1]:8080" collides with /listen/1, "[0:0::1]:8080")"},
+      {"a wildcard proxy listener",
+       R"({"listen": ["127.0.0.1:1", "0.0.0.0:8080"], "admin": {"listen": "127.0.0.1:8080"}})",
+       "/admin/listen",
+       R"("127.0.0.1:8080" collides with /listen/1, "0.0.0.0:8080" (which takes port 8080 on every address); pick another port for the admin listener)"},
+      {"an IPv6 wildcard proxy listener",
+       R"({"listen": ["[::]:9901"], "admin": {"listen": "127.0.0.1:9901"}})", "/admin/listen",
+       R"(collides with /listen/0, "[::]:9901" (which takes port 9901 on every address))"},
+      {"a wildcard admin listener",
+       R"({"listen": ["127.0.0.1:8080"], "admin": {"listen": "0.0.0.0:8080"}})", "/admin/listen",
+       R"("0.0.0.0:8080" collides with /listen/0, "127.0.0.1:8080" (the admin listener would take port 8080 on every address); pick another port for the admin listener)"},
+      {"an IPv6 wildcard admin listener",
+       R"({"listen": ["[::1]:8080"], "admin": {"listen": "[::]:8080"}})", "/admin/listen",
+       R"(the admin listener would take port 8080 on every address)"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: a collision names the listen entry by its index in the file", "[conf][errors]") {
+  // /listen/0 has an error of its own, so the loader drops it; the collision still names
+  // /listen/1, not the first address read.
+  const LoadResult result = parseConfig(patched(
+      R"({"listen": ["localhost:1", "127.0.0.1:8080"], "admin": {"listen": "127.0.0.1:8080"}})"));
+  INFO(allErrors(result));
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].path == "/listen/0");
+  CHECK(result.errors[1].path == "/admin/listen");
+  CHECK_THAT(result.errors[1].message, Catch::Contains("collides with /listen/1"));
+}
+
 // A route named with 65 letters, one more than allowed (built with append: GCC 12 reports a
 // false -Warray-bounds for operator+ on these strings).
 std::string tooLongRouteName() {

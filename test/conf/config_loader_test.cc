@@ -177,6 +177,8 @@ TEST_CASE("conf: omitted sections take the documented defaults", "[conf][default
   CHECK(config.requestIdField == "X-Request-Id");
   CHECK(config.log.access == "stdout");
   CHECK(config.log.format == hoplite::conf::LogSettings::Format::Json);
+  CHECK(config.log.errors == "stderr");
+  CHECK_FALSE(config.admin.listen.has_value());
 }
 
 TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults]") {
@@ -195,7 +197,7 @@ TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults
     "upgrade": { "allow": ["websocket"] },
     "workers": 1,
     "request_id": "X-Request-Id",
-    "log": { "access": "stdout", "format": "json" }
+    "log": { "access": "stdout", "format": "json", "errors": "stderr" }
   })");
   const Config minimal = mustParse(kMinimal);
   CHECK(full.log == minimal.log);
@@ -301,7 +303,10 @@ TEST_CASE("conf: route timeouts override the global ones key by key", "[conf][ti
 TEST_CASE("conf: loadConfigFile reads a file and reports a missing one", "[conf]") {
   const LoadResult shipped = hoplite::conf::loadConfigFile(HOPLITE_SOURCE_DIR "/conf/hoplite.json");
   for (const auto& error : shipped.errors) UNSCOPED_INFO(error.toText());
-  CHECK(shipped.config.has_value());
+  REQUIRE(shipped.config.has_value());
+  // The shipped config turns the admin listener on, on loopback; the rest is the defaults.
+  CHECK(shipped.config->admin.listen == HostPort{"127.0.0.1", 9901});
+  CHECK(shipped.config->log.errors == "stderr");
 
   const LoadResult missing = hoplite::conf::loadConfigFile("/nonexistent/hoplite.json");
   CHECK_FALSE(missing.config.has_value());
@@ -392,4 +397,58 @@ TEST_CASE("conf: workers takes a count, or auto for one per CPU", "[conf]") {
   CHECK(mustParse(R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
                       "routes": [{"upstream": "app"}], "workers": "auto"})")
             .workers == std::min(cpus, hoplite::conf::kMaxWorkers));
+}
+
+TEST_CASE("conf: log.errors takes stderr or a file in a directory that exists", "[conf]") {
+  constexpr std::string_view kBase =
+      R"({"listen": ["127.0.0.1:0"], "upstreams": {"app": {"servers": ["127.0.0.1:1"]}},
+          "routes": [{"upstream": "app"}], "log": {"errors": )";
+  for (const char* errors : {"stderr", "/tmp/hoplite-errors.log", "relative-errors.log"}) {
+    CAPTURE(errors);
+    CHECK(mustParse(std::string(kBase) + "\"" + errors + "\"}}").log.errors == errors);
+  }
+}
+
+TEST_CASE("conf: admin.listen is an IP address and port, off when absent or {}", "[conf]") {
+  constexpr std::string_view kBase =
+      R"({"listen": ["127.0.0.1:8080", "[::1]:8080"],
+          "upstreams": {"app": {"servers": ["127.0.0.1:1"]}}, "routes": [{"upstream": "app"}],
+          "admin": )";
+  // admin section, expected listen address ("" for off)
+  auto [admin, host, port] = GENERATE(table<std::string, std::string, int>({
+      {R"({})", "", 0},
+      {R"({"listen": "127.0.0.1:9901"})", "127.0.0.1", 9901},
+      {R"({"listen": "[::1]:9901"})", "::1", 9901},
+      {R"({"listen": "0.0.0.0:9901"})", "0.0.0.0", 9901},
+      {R"({"listen": "[::]:9901"})", "::", 9901},
+      // The proxy's port on another host, with neither host a wildcard, does not collide.
+      {R"({"listen": "10.0.0.1:8080"})", "10.0.0.1", 8080},
+      // Port 0 never collides: each listener gets a fresh port from the kernel.
+      {R"({"listen": "127.0.0.1:0"})", "127.0.0.1", 0},
+  }));
+  CAPTURE(admin);
+  const Config config = mustParse(std::string(kBase) + admin + "}");
+  if (host.empty()) {
+    CHECK_FALSE(config.admin.listen.has_value());
+  } else {
+    CHECK(config.admin.listen == HostPort{host, static_cast<uint16_t>(port)});
+  }
+}
+
+TEST_CASE("conf: port 0 for both the proxy and the admin listener is no collision", "[conf]") {
+  const Config config = mustParse(
+      R"({"listen": ["0.0.0.0:0", "127.0.0.1:0"], "upstreams": {"app": {"servers": ["a:1"]}},
+          "routes": [{"upstream": "app"}], "admin": {"listen": "127.0.0.1:0"}})");
+  CHECK(config.admin.listen == HostPort{"127.0.0.1", 0});
+}
+
+TEST_CASE("conf: every shipped example turns the admin listener on at 127.0.0.1:9901", "[conf]") {
+  auto name = GENERATE(as<std::string>{}, "behind_load_balancer", "ipv6", "one_app",
+                       "routes_by_host_and_path");
+  CAPTURE(name);
+  const LoadResult result =
+      hoplite::conf::loadConfigFile(HOPLITE_SOURCE_DIR "/conf/examples/" + name + ".json");
+  for (const auto& error : result.errors) UNSCOPED_INFO(error.toText());
+  REQUIRE(result.config.has_value());
+  CHECK(result.config->admin.listen == HostPort{"127.0.0.1", 9901});
 }

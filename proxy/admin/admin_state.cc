@@ -1,0 +1,90 @@
+#include "proxy/admin/admin_state.h"
+
+#include <nlohmann/json.hpp>
+
+#include "proxy/observe/exchange_record.h"
+#include "proxy/observe/process_stats.h"
+#include "proxy/observe/prometheus_text.h"
+
+namespace hoplite::proxy::admin {
+
+namespace {
+
+double seconds(int64_t unixMs) {
+  return static_cast<double>(unixMs) / 1000.0;
+}
+
+nlohmann::ordered_json timeOrNull(uint64_t unixMs) {
+  if (unixMs == 0) return nullptr;
+  std::string text;
+  observe::appendRfc3339(text, static_cast<int64_t>(unixMs));
+  return text;
+}
+
+}  // namespace
+
+AdminState::AdminState(const conf::Config& config, const observe::MetricLayout& layout,
+                       const observe::MetricsTable& table, Sources sources)
+    : config_(config), layout_(layout), table_(table), sources_(std::move(sources)) {}
+
+std::string AdminState::metricsText() const {
+  observe::RuntimeFacts runtime;
+  runtime.version = HOPLITE_VERSION;
+  runtime.startTimeSeconds = seconds(sources_.startUnixMs);
+  runtime.configLoadedSeconds = seconds(sources_.configLoadedUnixMs);
+  runtime.workers = sources_.workers;
+  const std::vector<pid_t> pids = sources_.processes();
+  return observe::renderPrometheus(layout_, table_.sumCounters(), table_.sumCells(), runtime,
+                                   observe::readProcessFacts(pids));
+}
+
+std::string AdminState::statusJson() const {
+  const std::vector<uint64_t> cells = table_.sumCells();
+  uint64_t connectionsOpen = 0;
+  for (size_t i = 0; i < layout_.listeners.size(); ++i) {
+    connectionsOpen += cells[layout_.acceptedByListener + i] - cells[layout_.closedByListener + i];
+  }
+  uint64_t tunnelsOpen = 0;
+  for (size_t route = 0; route < layout_.routes.size(); ++route) {
+    tunnelsOpen += cells[layout_.tunnelsOpened + route];
+    for (size_t reason = 0; reason < observe::kTunnelCloseReasons.size(); ++reason) {
+      tunnelsOpen -=
+          cells[layout_.tunnelsClosed + route * observe::kTunnelCloseReasons.size() + reason];
+    }
+  }
+  nlohmann::ordered_json upstreams = nlohmann::ordered_json::object();
+  for (size_t upstream = 0; upstream < layout_.upstreams.size(); ++upstream) {
+    nlohmann::ordered_json servers = nlohmann::ordered_json::array();
+    for (size_t server = layout_.firstServer[upstream];
+         server < layout_.servers.size() && layout_.servers[server].upstream == upstream;
+         ++server) {
+      // The latest news of any worker: the server is up when its last connect succeeded.
+      const uint64_t lastUp = table_.maxCell(layout_.serverLastUp + server);
+      const uint64_t lastDown = table_.maxCell(layout_.serverLastDown + server);
+      const char* state = lastUp == 0 && lastDown == 0 ? "unknown"
+                          : lastUp >= lastDown         ? "up"
+                                                       : "down";
+      servers.push_back({{"address", layout_.servers[server].text},
+                         {"state", state},
+                         {"last_connected", timeOrNull(lastUp)},
+                         {"last_failed", timeOrNull(lastDown)}});
+    }
+    upstreams[layout_.upstreams[upstream]] = {{"servers", std::move(servers)}};
+  }
+  const int64_t now = observe::unixMillisecondsNow();
+  const nlohmann::ordered_json status = {
+      {"version", HOPLITE_VERSION},
+      {"uptime_seconds", seconds(now - sources_.startUnixMs)},
+      {"config_file", sources_.configPath},
+      {"config_loaded", timeOrNull(static_cast<uint64_t>(sources_.configLoadedUnixMs))},
+      {"workers", sources_.workers},
+      {"draining", sources_.draining()},
+      {"connections_open", connectionsOpen},
+      {"tunnels_open", tunnelsOpen},
+      {"upstreams", std::move(upstreams)},
+  };
+  // Replace invalid UTF-8 rather than throw: config text is checked, but never crash on it.
+  return status.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace hoplite::proxy::admin

@@ -1,0 +1,47 @@
+// What the admin listener reports, from whichever process serves it: the one process, or the
+// supervisor of several workers (which reads the workers' counters from the shared table).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+#include "proxy/observe/metric_layout.h"
+#include "proxy/observe/metrics_table.h"
+
+namespace hoplite::proxy::admin {
+
+class AdminState {
+ public:
+  struct Sources {
+    std::string configPath;
+    int64_t configLoadedUnixMs = 0;
+    int64_t startUnixMs = 0;
+    uint32_t workers = 1;
+    // The processes whose resource use process_* sums (this one first).
+    std::function<std::vector<pid_t>()> processes;
+    // Whether a shutdown has started (then /healthz answers 503).
+    std::function<bool()> draining;
+  };
+
+  AdminState(const conf::Config& config, const observe::MetricLayout& layout,
+             const observe::MetricsTable& table, Sources sources);
+
+  bool draining() const { return sources_.draining(); }
+  // The Prometheus exposition of the counters summed over every slot, read now.
+  std::string metricsText() const;
+  // /status: one JSON object (docs: README.md, "Admin listener").
+  std::string statusJson() const;
+
+ private:
+  const conf::Config& config_;
+  const observe::MetricLayout& layout_;
+  const observe::MetricsTable& table_;
+  Sources sources_;
+};
+
+}  // namespace hoplite::proxy::admin
