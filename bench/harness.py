@@ -18,7 +18,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 SYSTEMS = ["direct", "hoplite", "nginx", "haproxy"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -249,10 +251,12 @@ class Setup:
         wait_listening(port, proc)
         return proc, port
 
-    def start_proxy(self, name, backends, maxconn=60000, workers=1, logging=False):
+    def start_proxy(self, name, backends, maxconn=60000, workers=1, logging=False, binary=None,
+                    admin_port=None):
         """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list),
         with `workers` processes (hoplite, nginx) or threads (HAProxy), and with its access log
-        on (`logging`, scenario 13) or off."""
+        on (`logging`, scenario 13) or off. For hoplite, `binary` replaces the built one and
+        `admin_port` turns its admin listener on (scenario 14)."""
         port = pick_port(PORT_BASE + 1, self.taken)
         self.counter += 1
         tag = f"{name}-{self.counter}"
@@ -262,7 +266,11 @@ class Setup:
                   "NOFILE": self.nofile, "WORKER_CONNECTIONS": max(1024, self.nofile - 100),
                   "MAXCONN": maxconn, "WORKERS": workers,
                   "HOPLITE_ACCESS_LOG": "off", "NGINX_ACCESS_LOG": "access_log off",
-                  "HAPROXY_GLOBAL_LOG": "", "HAPROXY_DEFAULTS_LOG": ""}
+                  "HAPROXY_GLOBAL_LOG": "", "HAPROXY_DEFAULTS_LOG": "",
+                  "HOPLITE_ADMIN": ""}
+        if admin_port:
+            values["HOPLITE_ADMIN"] = f'"admin": {{ "listen": "127.0.0.1:{admin_port}" }},'
+
         if logging:
             # Each to a file, buffered as its operator would: hoplite's own 64 KiB / 100 ms,
             # nginx's buffer=64k flush=100ms, HAProxy's httplog on its standard output (a file).
@@ -273,7 +281,7 @@ class Setup:
             values["HAPROXY_DEFAULTS_LOG"] = "    log global\n    option httplog\n"
         if name == "hoplite":
             cfg = self.fill("hoplite.json", values, f"{tag}.json")
-            proc = PROCS.start([self.bin["hoplite"], "-c", cfg], logp)
+            proc = PROCS.start([binary or self.bin["hoplite"], "-c", cfg], logp)
             if not wait_for_log_line(proc, "hoplite: ready"):
                 raise RuntimeError(f"hoplite did not report ready; see {logp}")
         elif name == "nginx":
@@ -480,6 +488,67 @@ def all_cores_scenario(setup, args, results):
                                 f"handshake + close, 50 concurrent", mode, extra, d)
     finally:
         setup.stop_all()
+
+
+def metrics_scenario(setup, args, results):
+    """Scenario 14: scenario 1 at 50 connections through two hoplites side by side: the one built
+    as shipped, its admin listener on and /metrics scraped every second during the run, and one
+    built with the metrics recording compiled out (HOPLITE_WITHOUT_METRICS). Their ratio is what
+    collecting the metrics costs. The two take turns within each repetition, so that a drift of
+    the machine during the run falls on both."""
+    if not os.path.exists(args.nometrics_bin):
+        log(f"scenario 14 skipped: {args.nometrics_bin} is not built (bench/run.sh builds it)")
+        return
+    backend, bport = setup.start_backend(port=pick_port(PORT_BASE, setup.taken))
+    admin_port = pick_port(PORT_BASE + 40, setup.taken)
+    upstream = [f"127.0.0.1:{bport}"]
+    on, on_port = setup.start_proxy("hoplite", upstream, admin_port=admin_port)
+    off, off_port = setup.start_proxy("hoplite", upstream, binary=args.nometrics_bin)
+    runs = [("s14_metrics_on_c50", on, on_port, True), ("s14_metrics_off_c50", off, off_port, False)]
+    title = {"s14_metrics_on_c50": "14. metrics recorded and scraped every second: keep-alive, "
+                                   "128 B response, 50 connections",
+             "s14_metrics_off_c50": "14. metrics compiled out: keep-alive, 128 B response, "
+                                    "50 connections"}
+    scrapes = []
+
+    def scrape_every_second(stop):
+        while not stop.wait(1.0):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics",
+                                            timeout=5) as answer:
+                    scrapes.append(len(answer.read()))
+            except OSError as error:
+                log(f"scenario 14: scrape failed: {error}")
+
+    try:
+        for _, _, port, _ in runs:
+            run_wrk(f"http://127.0.0.1:{port}/bytes/128", 50, 1)
+        for rep_index in range(args.reps):
+            order = runs if rep_index % 2 == 0 else list(reversed(runs))
+            for key, proc, port, scraped in order:
+                pids = process_tree(proc.pid)
+                stop = threading.Event()
+                scraper = threading.Thread(target=scrape_every_second, args=(stop,))
+                if scraped:
+                    scraper.start()
+                cpu0 = cpu_seconds(pids)
+                r = run_wrk(f"http://127.0.0.1:{port}/bytes/128", 50, args.duration)
+                cpu1 = cpu_seconds(pids)
+                if scraped:
+                    stop.set()
+                    scraper.join()
+                if r["requests"] > 0:
+                    r["cpu_s_per_100k"] = (cpu1 - cpu0) / r["requests"] * 100000
+                results.add(key, title[key], "hoplite", r)
+                log(f"{key} rep {rep_index + 1}: {r['rps']:.0f} req/s p99 {r['p99_ms']} ms "
+                    f"errors {r['errors']}")
+        log(f"scenario 14: {len(scrapes)} scrapes of /metrics, "
+            f"{max(scrapes) if scrapes else 0} bytes each")
+    finally:
+        PROCS.stop(off)
+        PROCS.stop(on)
+        PROCS.stop(backend)
+        setup.taken.clear()
 
 
 def logging_scenario(setup, args, results):
@@ -773,10 +842,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
+    ap.add_argument("--nometrics-bin",
+                    default=os.path.join(REPO, "build-bench-nometrics", "hoplite"),
+                    help="hoplite built with HOPLITE_WITHOUT_METRICS, for scenario 14")
     ap.add_argument("--out", help="raw results JSON path")
     ap.add_argument("--scenarios",
-                    default="http,ws,allcores,origin,logging,memory,keepalive,50k",
-                    help="comma list of groups: http, ws, allcores, origin, logging, memory, "
+                    default="http,ws,allcores,origin,logging,metrics,memory,keepalive,50k",
+                    help="comma list of groups: http, ws, allcores, origin, logging, metrics, memory, "
                          "keepalive, 50k")
     ap.add_argument("--sweep", default=",".join(str(n) for n in SWEEP_CONNECTIONS),
                     help="connection counts of scenario 12's keep-alive sweep")
@@ -858,6 +930,8 @@ def main():
             origin_scenario(setup, args, results)
         if "logging" in groups:
             logging_scenario(setup, args, results)
+        if "metrics" in groups:
+            metrics_scenario(setup, args, results)
         if "memory" in groups:
             memory_scenario(setup, args, results)
         if "keepalive" in groups:

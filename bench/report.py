@@ -52,6 +52,7 @@ SHOWN = {
     "s11_handshake": ["rate", "p50_ms", "p99_ms", "cpu_us_per_cycle", "errors"],
     "s12": ["rps", "p99_ms", "cpu_us_per_request", "faults_per_request", "errors"],
     "s13": ["rps", "p99_ms", "cpu_s_per_100k", "errors"],
+    "s14": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel
@@ -160,6 +161,7 @@ def targets(summary):
             f"hoplite {fmt(h, 0)} vs haproxy {fmt(x, 0)} /s")
     sweep_targets(summary, add)
     logging_targets(summary, add)
+    metrics_targets(summary, add)
     for sid in ["s7_bulk_1", "s7_bulk_100"]:
         h = median(summary, sid, "bytes_per_s", "hoplite")
         d = median(summary, sid, "bytes_per_s", "direct")
@@ -257,6 +259,24 @@ def logging_targets(summary, add):
         add(f"s13 requests/s with logging, hoplite/{other}", ratio(on, x), ">= 1.0",
             None if ratio(on, x) is None else on >= x,
             f"hoplite {fmt(on, 0)} vs {other} {fmt(x, 0)} req/s")
+
+
+def metrics_targets(summary, add):
+    """The observability issue's metrics target: recording the metrics (and a scrape every
+    second) costs at most 2% in scenario 1 at 50 connections, in requests/s and in CPU per
+    request (scenario 14: the shipped build against one with the metrics compiled out)."""
+    if "s14_metrics_on_c50" not in summary or "s14_metrics_off_c50" not in summary:
+        return
+    on = median(summary, "s14_metrics_on_c50", "rps", "hoplite")
+    off = median(summary, "s14_metrics_off_c50", "rps", "hoplite")
+    add("s14 requests/s, metrics on / compiled out", ratio(on, off), ">= 0.98",
+        None if ratio(on, off) is None else on >= 0.98 * off,
+        f"hoplite {fmt(on, 0)} with metrics, {fmt(off, 0)} without")
+    con = median(summary, "s14_metrics_on_c50", "cpu_s_per_100k", "hoplite")
+    coff = median(summary, "s14_metrics_off_c50", "cpu_s_per_100k", "hoplite")
+    add("s14 CPU per request, metrics on / compiled out", ratio(con, coff), "<= 1.02",
+        None if ratio(con, coff) is None else con <= 1.02 * coff,
+        f"{fmt(con, 3)} vs {fmt(coff, 3)} CPU s per 100k requests")
 
 
 def sweep_chart(summary, out_png, title):

@@ -73,6 +73,11 @@ if [ -x scripts/install-deps.sh ]; then scripts/install-deps.sh; fi
 say "building hoplite, demo_backend and ws_load in Release ($build_dir)"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DHOPLITE_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target hoplite demo_backend ws_load >/dev/null
+# Scenario 14 compares with a hoplite that records no metrics (HOPLITE_WITHOUT_METRICS).
+say "building hoplite without metrics (${build_dir}-nometrics), for scenario 14"
+cmake -S . -B "${build_dir}-nometrics" -DCMAKE_BUILD_TYPE=Release -DHOPLITE_TESTS=OFF \
+  -DHOPLITE_WITHOUT_METRICS=ON >/dev/null
+cmake --build "${build_dir}-nometrics" -j "$(nproc)" --target hoplite >/dev/null
 
 # --- 3. Open-file limit ---------------------------------------------------------------------
 # 10,000 idle tunnels need 20,000+ sockets in a proxy, 50,000 need 100,000+. Raise the soft
@@ -84,7 +89,8 @@ say "open-file limit for this run: $(ulimit -n)"
 # --- 4. Run and report ----------------------------------------------------------------------
 raw="$build_dir/bench-run/raw-$mode.json"
 mkdir -p "$build_dir/bench-run"
-/usr/bin/python3 bench/harness.py --mode "$mode" --build-dir "$build_dir" --out "$raw" \
+/usr/bin/python3 bench/harness.py --mode "$mode" --build-dir "$build_dir" \
+  --nometrics-bin "${build_dir}-nometrics/hoplite" --out "$raw" \
   ${passthrough[@]+"${passthrough[@]}"} >/dev/null
 report=$(/usr/bin/python3 bench/report.py "$raw" "$out_dir")
 say "done in $(( $(date +%s) - started )) s: $report (and .json, .png beside it)"

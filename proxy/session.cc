@@ -152,7 +152,8 @@ std::string_view Session::requestId() const {
 void Session::startRecord() {
   exchange_.started = true;
   const uint64_t headBytes = std::exchange(headBytes_, 0);
-  exchange_.startNs = uv_hrtime();
+  // One clock read per exchange, for its duration (the metrics' and the access log's).
+  if (observe::kMetricsRecorded || server_.accessLog().enabled()) exchange_.startNs = uv_hrtime();
   ExchangeFacts* facts = loggedFacts();
   if (facts == nullptr) return;  // nothing on the hot path that nobody reads
   observe::ExchangeRecord& record = facts->record;
@@ -208,8 +209,10 @@ void Session::countExchange(std::string_view error) {
     if (exchange_.clientStatus != 0) metrics.rejected(exchange_.clientStatus, error);
     return;
   }
-  metrics.exchangeDone(routeIndex(), exchange_.clientStatus,
-                       (uv_hrtime() - exchange_.startNs) / 1000);
+  if constexpr (observe::kMetricsRecorded) {
+    metrics.exchangeDone(routeIndex(), exchange_.clientStatus,
+                         (uv_hrtime() - exchange_.startNs) / 1000);
+  }
 }
 
 size_t Session::routeIndex() const {
@@ -641,7 +644,9 @@ void Session::onServerFailed(const char* what, int status, bool timedOut) {
       : status == UV_ECONNREFUSED                             ? observe::ConnectFailure::Refused
       : status == UV_ENETUNREACH || status == UV_EHOSTUNREACH ? observe::ConnectFailure::Unreachable
                                                               : observe::ConnectFailure::Other;
-  server_.metrics().connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
+  if constexpr (observe::kMetricsRecorded) {
+    server_.metrics().connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
+  }
   exchange_.pool->markFailed(exchange_.server, uv_now(server_.loop()));
   const conf::HostPort& target = exchange_.pool->server(exchange_.server);
   const bool another = exchange_.serversTried < exchange_.pool->serverCount();
@@ -723,7 +728,9 @@ void Session::connectToNextAddress(int lastError) {
 void Session::onSocketConnected(Socket& socket) {
   if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
   ++server_.counters().upstreamConnects;
-  server_.metrics().connected(serverMetricIndex(), observe::unixMillisecondsNow());
+  if constexpr (observe::kMetricsRecorded) {
+    server_.metrics().connected(serverMetricIndex(), observe::unixMillisecondsNow());
+  }
   if (ExchangeFacts* facts = loggedFacts()) {
     facts->record.upstreamConnectMs = millisecondsSince(facts->connectStartNs);
   }
@@ -738,10 +745,9 @@ void Session::onSocketConnected(Socket& socket) {
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
 void Session::onUpstreamReady() {
-  exchange_.requestSentNs = uv_hrtime();
-  if (ExchangeFacts* facts = loggedFacts()) {
-    facts->record.requestSentMs = millisecondsSince(exchange_.startNs);
-  }
+  ExchangeFacts* facts = loggedFacts();
+  if (observe::kMetricsRecorded || facts != nullptr) exchange_.requestSentNs = uv_hrtime();
+  if (facts != nullptr) facts->record.requestSentMs = millisecondsSince(exchange_.startNs);
   // A reused connection brings the parser of its last response (it ended cleanly, at a message
   // boundary), as good as a new one; creating one per exchange cost allocations and llhttp_init.
   if (!responseParser_) {
@@ -835,7 +841,8 @@ void Session::processUpstreamInput() {
 void Session::onResponseHead() {
   const parser::ResponseHead& head = responseParser_->head();
   ExchangeFacts* facts = loggedFacts();
-  if (head.status >= 200 || head.status == 101) {
+  if ((observe::kMetricsRecorded || facts != nullptr) &&
+      (head.status >= 200 || head.status == 101)) {
     const uint64_t headerNs = uv_hrtime() - exchange_.requestSentNs;
     observe::WorkerMetrics& metrics = server_.metrics();
     metrics.upstreamResponse(serverMetricIndex(), head.status);

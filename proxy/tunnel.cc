@@ -22,7 +22,7 @@ Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<S
       client_(std::move(client)),
       upstream_(std::move(upstream)),
       record_(std::move(record)),
-      openedNs_(uv_hrtime()),
+      openedNs_(observe::kMetricsRecorded ? uv_hrtime() : 0),
       route_(static_cast<uint16_t>(labels.route)),
       listener_(static_cast<uint16_t>(labels.listener)) {
   server_.registerConnection(this);
@@ -61,7 +61,9 @@ void Tunnel::close(std::string_view closedBy, std::string_view code, const char*
     server_.accessLog().lineAdded();
   }
   ++server_.counters().tunnelsClosed;
-  server_.metrics().tunnelClosed(route_, code, (uv_hrtime() - openedNs_) / 1000);
+  if constexpr (observe::kMetricsRecorded) {
+    server_.metrics().tunnelClosed(route_, code, (uv_hrtime() - openedNs_) / 1000);
+  }
   server_.idleSweeper().remove(*this);
   assert(client_ && upstream_ && openSockets_ == 2);  // both are ours until this point
   Socket::dispose(std::move(client_), this);

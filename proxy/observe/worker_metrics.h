@@ -14,6 +14,14 @@
 
 namespace hoplite::proxy::observe {
 
+// False only in the benchmark's comparison build (CMake HOPLITE_WITHOUT_METRICS, bench scenario
+// 14), where every call below does nothing and the session takes no clock reads for them.
+#ifdef HOPLITE_WITHOUT_METRICS
+inline constexpr bool kMetricsRecorded = false;
+#else
+inline constexpr bool kMetricsRecorded = true;
+#endif
+
 class WorkerMetrics {
  public:
   WorkerMetrics(const MetricLayout& layout, Counters& counters, CounterCell* cells)
@@ -23,47 +31,65 @@ class WorkerMetrics {
   // The fixed counters of the exit line (proxy/counters.h), in the same slot.
   Counters& counters() { return counters_; }
 
-  void connectionAccepted(size_t listener) { ++cells_[layout_.acceptedByListener + listener]; }
-  void connectionClosed(size_t listener) { ++cells_[layout_.closedByListener + listener]; }
+  void connectionAccepted(size_t listener) {
+    if constexpr (!kMetricsRecorded) return;
+    ++cells_[layout_.acceptedByListener + listener];
+  }
+  void connectionClosed(size_t listener) {
+    if constexpr (!kMetricsRecorded) return;
+    ++cells_[layout_.closedByListener + listener];
+  }
 
   // An exchange on `route` ended with `status` sent to the client (0: none was; not counted).
   void exchangeDone(size_t route, uint16_t status, uint64_t durationUs) {
+    if constexpr (!kMetricsRecorded) return;
     if (status == 0) return;
     ++cells_[layout_.requests + route * kStatusClasses + statusClass(status)];
     observe(layout_.requestDuration + route * kHistogramCells, durationUs);
   }
   // A request refused before a route was chosen (kRejections); other pairs are not counted.
   void rejected(uint16_t status, std::string_view reason) {
+    if constexpr (!kMetricsRecorded) return;
     if (const std::optional<size_t> row = rejectionIndex(status, reason)) {
       ++cells_[layout_.rejected + *row];
     }
   }
   void upgrade(size_t route, size_t protocol, UpgradeResult result) {
+    if constexpr (!kMetricsRecorded) return;
     ++cells_[layout_.upgrades + (route * layout_.protocols.size() + protocol) * kUpgradeResults +
              static_cast<size_t>(result)];
   }
 
   // The final response head from `server` (index in MetricLayout::servers).
   void upstreamResponse(size_t server, uint16_t status) {
+    if constexpr (!kMetricsRecorded) return;
     ++cells_[layout_.upstreamRequests + server * kStatusClasses + statusClass(status)];
   }
   void upstreamHeader(size_t upstream, uint64_t microseconds) {
+    if constexpr (!kMetricsRecorded) return;
     observe(layout_.upstreamHeader + upstream * kHistogramCells, microseconds);
   }
   void connectFailed(size_t server, ConnectFailure reason, int64_t unixMs) {
+    if constexpr (!kMetricsRecorded) return;
     ++cells_[layout_.connectFailures + server * kConnectFailures + static_cast<size_t>(reason)];
     cells_[layout_.serverLastDown + server] = static_cast<uint64_t>(unixMs);
   }
   void connected(size_t server, int64_t unixMs) {
+    if constexpr (!kMetricsRecorded) return;
     cells_[layout_.serverLastUp + server] = static_cast<uint64_t>(unixMs);
   }
 
-  void tunnelOpened(size_t route) { ++cells_[layout_.tunnelsOpened + route]; }
+  void tunnelOpened(size_t route) {
+    if constexpr (!kMetricsRecorded) return;
+    ++cells_[layout_.tunnelsOpened + route];
+  }
   // Bytes copied by a tunnel: `fromClient` or from the upstream.
   void tunnelBytes(size_t route, bool fromClient, uint64_t bytes) {
+    if constexpr (!kMetricsRecorded) return;
     cells_[layout_.tunnelBytes + route * kDirections.size() + (fromClient ? 0 : 1)].add(bytes);
   }
   void tunnelClosed(size_t route, std::string_view reason, uint64_t durationUs) {
+    if constexpr (!kMetricsRecorded) return;
     ++cells_[layout_.tunnelsClosed + route * kTunnelCloseReasons.size() +
              tunnelCloseReason(reason)];
     observe(layout_.tunnelDuration + route * kHistogramCells, durationUs);
