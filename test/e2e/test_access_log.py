@@ -389,3 +389,71 @@ class TunnelLines(harness.E2ETestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ErrorLog(harness.E2ETestCase):
+    """`log.errors`: hoplite's own lines go to a file instead of stderr, with or without workers,
+    and SIGUSR1 reopens it by name like the access log; a file that cannot be opened at start is
+    a start-up error naming it."""
+
+    def start(self, config):
+        path = os.path.join(self.tmp, "hoplite.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        proc = harness.Process("hoplite", [harness.HOPLITE_BIN, "-c", path], cwd=self.tmp)
+        self.addCleanup(proc.stop)
+        return proc
+
+    def file_text(self, path):
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            return f.read()
+
+    def wait_in_file(self, path, regex):
+        return harness.wait_until(lambda: re.search(regex, self.file_text(path), re.M),
+                                  what=f"/{regex}/ in {path}")
+
+    def check_error_log(self, workers):
+        errors = os.path.join(self.tmp, "errors.log")
+        rotated = errors + ".1"
+        backend = self.demo_backend()
+        proc = self.start(harness.make_config(
+            [f"127.0.0.1:{backend.port}"], workers=workers,
+            log={"access": "off", "errors": errors}))
+        port = int(self.wait_in_file(errors, r"^hoplite: listening on 127\.0\.0\.1:(\d+)$")
+                   .group(1))
+        self.wait_in_file(errors, r"^hoplite: ready$")
+        client = self.connect(port)
+        client.send(build_request("GET", "/one", [("Host", "app.test")]))
+        self.assertEqual(client.read_response().status, 200)
+        client.close()
+        os.rename(errors, rotated)
+        proc.send_signal(signal.SIGUSR1)
+        # Every process reopens its own: one line from each, in the new file.
+        harness.wait_until(lambda: self.file_text(errors).count("access log reopened") == workers,
+                           what="every process's reopen line in the new file")
+        self.assertEqual(proc.stop(), 0)
+        rotated_text = self.file_text(rotated)
+        new_text = self.file_text(errors)
+        self.assertIn("hoplite: ready\n", rotated_text)
+        self.assertNotIn("counters:", rotated_text)
+        self.assertRegex(new_text, r"(?m)^hoplite: counters: accepted=1 requests=1 ")
+        self.assertEqual(proc.stderr.text(), "")  # nothing went to the real stderr
+
+    def test_lines_go_to_the_file_and_sigusr1_reopens_it(self):
+        self.check_error_log(workers=1)
+
+    def test_every_worker_reopens_it_too(self):
+        self.check_error_log(workers=2)
+
+    def test_a_file_that_cannot_be_opened_stops_the_start(self):
+        # /proc exists, so --check passes, but nobody (root included) can create a file there.
+        for key, message in (("errors", "error log (/log/errors)"),
+                             ("access", "access log (/log/access)")):
+            with self.subTest(key=key):
+                proc = self.start(harness.make_config(["127.0.0.1:1"],
+                                                      log={key: "/proc/hoplite-e2e.log"}))
+                self.assertEqual(proc.wait(harness.STARTUP_TIMEOUT), 1)
+                self.assertIn(f"cannot open the {message} /proc/hoplite-e2e.log",
+                              proc.stderr.text())
