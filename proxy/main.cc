@@ -97,6 +97,8 @@ int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRo
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before the config is read, so that /status's start_time is never after its config_loaded.
+  const int64_t startUnixMs = hoplite::proxy::observe::unixMillisecondsNow();
   using hoplite::conf::CommandLine;
   const CommandLine cli =
       hoplite::conf::parseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
@@ -138,8 +140,7 @@ int main(int argc, char** argv) {
   const std::unique_ptr<hoplite::proxy::observe::MetricsTable> metrics =
       hoplite::proxy::observe::MetricsTable::create(loaded.config->workers, layout.cellCount);
   if (!metrics) return 1;
-  hoplite::proxy::RuntimeInfo runtime{layout, *metrics, cli.configPath, loadedUnixMs,
-                                      hoplite::proxy::observe::unixMillisecondsNow()};
+  hoplite::proxy::RuntimeInfo runtime{layout, *metrics, cli.configPath, loadedUnixMs, startUnixMs};
   if (loaded.config->workers == 1) return runProxy(*loaded.config, nullptr, runtime);
   return hoplite::proxy::runSupervisor(
       *loaded.config, runtime,

@@ -42,6 +42,8 @@ constexpr std::string_view kCrlf = "\r\n";
 // The access log's reason for a request the parser refused, by the status it gets.
 std::string_view parseErrorCode(uint16_t status) {
   switch (status) {
+    case 405:
+      return "method_not_allowed";  // CONNECT: hoplite is not a forward proxy
     case 413:
       return "body_too_large";
     case 431:

@@ -58,9 +58,10 @@ struct RejectionLabel {
   uint16_t status;
   std::string_view reason;
 };
-inline constexpr std::array<RejectionLabel, 7> kRejections = {{
+inline constexpr std::array<RejectionLabel, 8> kRejections = {{
     {400, "bad_request"},
     {404, "no_route"},
+    {405, "method_not_allowed"},
     {408, "client_header_timeout"},
     {413, "body_too_large"},
     {431, "header_too_large"},

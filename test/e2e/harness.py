@@ -503,10 +503,17 @@ class Hoplite(Process):
         match = self.wait_for_line(r"^hoplite: listening on 127\.0\.0\.1:(\d+)$")
         self.port = int(match.group(1))
         self.wait_for_line(r"^hoplite: ready$")
+        # Printed before "ready" when the config has an "admin" section; None without one.
+        admin = self.stderr.wait_for(r"^hoplite: admin listening on 127\.0\.0\.1:(\d+)$", 0)
+        self.admin_port = int(admin.group(1)) if admin else None
         self.counters = None
 
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def admin_url(self, path="/"):
+        assert self.admin_port is not None, "no admin listener (make_config(admin=...))"
+        return f"http://127.0.0.1:{self.admin_port}{path}"
 
     def stop(self, signum=signal.SIGTERM, timeout=STOP_TIMEOUT):
         code = super().stop(signum, timeout)
@@ -674,7 +681,7 @@ def refused_address():
 
 def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarded=None,
                 upgrade=None, routes=None, upstreams=None, workers=None, request_id=None,
-                log=None):
+                log=None, admin=None):
     """A hoplite config listening on 127.0.0.1:0 with one upstream "app" on `servers`. Tests keep
     shutdown_drain short so that a failing test cannot hang its cleanup."""
     app = {"servers": list(servers)}
@@ -688,7 +695,8 @@ def make_config(servers, *, keepalive=None, timeouts=None, limits=None, forwarde
     }
     config["timeouts"].update(timeouts or {})
     for key, value in (("limits", limits), ("forwarded", forwarded), ("upgrade", upgrade),
-                       ("workers", workers), ("request_id", request_id), ("log", log)):
+                       ("workers", workers), ("request_id", request_id), ("log", log),
+                       ("admin", admin)):
         if value is not None:
             config[key] = value
     return config
