@@ -36,10 +36,16 @@ struct Timeouts {
   Duration upstreamResponse = std::chrono::seconds(60);  // "upstream_response"
   Duration tunnelIdle = std::chrono::hours(1);           // "tunnel_idle"
   Duration shutdownDrain = std::chrono::seconds(30);     // "shutdown_drain"
+  // "shutdown_delay": after the first SIGTERM or SIGINT, how long hoplite goes on serving as
+  // usual (listeners open, keep-alive as usual) while the admin /healthz already says
+  // "draining", so that a load balancer's health check takes it out first; then the drain
+  // begins. Global only: no route can override it. Off by default: the drain begins at once.
+  Duration shutdownDelay = std::nullopt;
   bool operator==(const Timeouts&) const = default;
 };
 
-// A route's partial override of Timeouts: only the keys it names are set.
+// A route's partial override of Timeouts: only the keys it names are set. shutdown_delay is
+// global only, so it has no member here.
 struct TimeoutOverrides {
   std::optional<Duration> clientHeader, clientIdle, clientBody, upstreamConnect, upstreamResponse,
       tunnelIdle, shutdownDrain;

@@ -113,6 +113,7 @@ constexpr std::string_view kUpgradeKeys[] = {"allow"};
 struct TimeoutKey {
   std::string_view key;
   Duration Timeouts::*global;
+  // nullptr: a global-only key, which a route may not override.
   std::optional<Duration> TimeoutOverrides::*override;
 };
 constexpr TimeoutKey kTimeoutTable[] = {
@@ -123,10 +124,11 @@ constexpr TimeoutKey kTimeoutTable[] = {
     {"upstream_response", &Timeouts::upstreamResponse, &TimeoutOverrides::upstreamResponse},
     {"tunnel_idle", &Timeouts::tunnelIdle, &TimeoutOverrides::tunnelIdle},
     {"shutdown_drain", &Timeouts::shutdownDrain, &TimeoutOverrides::shutdownDrain},
+    {"shutdown_delay", &Timeouts::shutdownDelay, nullptr},
 };
 constexpr std::string_view kTimeoutKeys[] = {"client_header",    "client_idle",       "client_body",
                                              "upstream_connect", "upstream_response", "tunnel_idle",
-                                             "shutdown_drain"};
+                                             "shutdown_drain",   "shutdown_delay"};
 
 struct LimitKey {
   std::string_view key;
@@ -412,6 +414,13 @@ void readTimeouts(Reader& reader, const Json& value, const std::string& path, Ti
   reader.rejectUnknownKeys(value, path, kTimeoutKeys);
   for (const TimeoutKey& entry : kTimeoutTable) {
     if (!value.contains(entry.key)) continue;
+    if (overrides && entry.override == nullptr) {
+      // Known, so not "unknown key": but it applies to the whole process, not to one route.
+      reader.fail(child(path, entry.key),
+                  "applies to the whole process, not to one route; set "
+                  "it under /timeouts instead");
+      continue;
+    }
     const auto parsed = reader.duration(value[std::string(entry.key)], child(path, entry.key));
     if (!parsed) continue;
     if (global) global->*entry.global = *parsed;

@@ -59,7 +59,7 @@ int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRo
                                 runtime.startUnixMs,
                                 1,
                                 [] { return std::vector<pid_t>{::getpid()}; },
-                                [&running] { return running != nullptr && running->draining(); }};
+                                [&running] { return running != nullptr && running->stopping(); }};
     const AdminState admin(config, runtime.layout, runtime.metrics, std::move(sources));
     hoplite::proxy::Server server(
         &loop, config,

@@ -10,6 +10,7 @@
 #include "conf/host_port.h"
 #include "policy/forwarded.h"
 #include "proxy/observe/error_log.h"
+#include "proxy/service_notify.h"
 #include "proxy/session.h"
 #include "proxy/socket.h"
 #include "proxy/stop_signal.h"
@@ -118,6 +119,13 @@ Server::Server(uv_loop_t* loop, const conf::Config& config, observe::WorkerMetri
       heapTrimmer_(loop, debugLog_, buffers_, [] {}),
       surplusTimer_(
           loop, [this] { trimSurplus(); }, [] {}),
+      delayTimer_(
+          loop,
+          [this] {
+            notifyStatusIfMain("draining");
+            beginShutdown();
+          },
+          [] {}),
       accessLog_(loop, [] {}),
       adminState_(admin) {
   for (const auto& [name, upstream] : config_.upstreams) {
@@ -173,6 +181,7 @@ bool Server::start() {
   }
   std::fprintf(stderr, "hoplite: ready\n");
   std::fflush(stderr);
+  notifyReady(servingStatus(listenerTexts()));
   return true;
 }
 
@@ -335,14 +344,45 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
     server.onDrainTimeout();
     return;
   }
-  // A worker's repeated SIGTERM is one request sent twice (by its supervisor and, say, a service
-  // manager signalling the whole group); the supervisor sends kForceStopSignal to hurry.
-  if (server.draining_ && !worker) {
-    // A second signal: do not wait for the drain.
+  if (server.stopping_) {
+    // A worker's repeated SIGTERM is one request sent twice (by its supervisor and, say, a
+    // service manager signalling the whole group); the supervisor sends kForceStopSignal to hurry.
+    if (worker) return;
+    // A second signal: wait for neither the shutdown_delay nor the drain.
+    server.beginShutdown();
     server.onDrainTimeout();
     return;
   }
-  server.beginShutdown();
+  server.requestStop(signum);
+}
+
+void Server::requestStop(int signum) {
+  stopping_ = true;
+  const conf::Duration& delay = config_.timeouts.shutdownDelay;
+  const std::string status = stoppingStatus(delay);
+  notifyStoppingIfMain(status);
+  if (!delay) {
+    beginShutdown();
+    return;
+  }
+  // The admin /healthz says "draining" from now on (stopping()); everything else goes on as usual
+  // until the delay ends, so that a load balancer's health check takes hoplite out of its pool
+  // before new connections are refused.
+  if (inheritedListeners_.empty()) {
+    std::fprintf(stderr, "hoplite: %s: %s\n", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+                 status.c_str());
+    std::fflush(stderr);
+  }
+  delayTimer_.start(*delay);
+}
+
+// A worker is not the process its service manager started: only its supervisor tells it.
+void Server::notifyStoppingIfMain(std::string_view status) const {
+  if (inheritedListeners_.empty()) notifyStopping(status);
+}
+
+void Server::notifyStatusIfMain(std::string_view status) const {
+  if (inheritedListeners_.empty()) notifyStatus(status);
 }
 
 void Server::onReopenSignal(uv_signal_t* handle, int /*signum*/) {
@@ -369,7 +409,9 @@ void Server::onReopenSignal(uv_signal_t* handle, int /*signum*/) {
 
 void Server::beginShutdown() {
   if (draining_) return;
+  stopping_ = true;
   draining_ = true;
+  delayTimer_.close();  // the shutdown_delay is over, if there was one
   for (auto& listener : listeners_) {
     if (!listener->open) continue;
     listener->open = false;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -42,13 +43,15 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and listens on every `listen` address, printing "hoplite: listening on ADDR" for each
-  // and then "hoplite: ready" to stderr; installs the SIGTERM/SIGINT handlers. A worker instead
-  // serves on its inherited sockets, prints nothing (its supervisor did) and watches SIGTERM and
-  // kForceStopSignal. False (after logging why) when a listener cannot be set up; the caller
-  // then runs the loop to let the handles close and exits non-zero.
+  // and then "hoplite: ready" to stderr (and READY=1 to a service manager); installs the
+  // SIGTERM/SIGINT handlers. A worker instead serves on its inherited sockets, prints nothing
+  // (its supervisor did) and watches SIGTERM and kForceStopSignal. False (after logging why)
+  // when a listener cannot be set up; the caller then runs the loop to let the handles close and
+  // exits non-zero.
   bool start();
-  // Stops accepting, closes idle connections, lets the rest finish, and force-closes what remains
-  // after shutdown_drain. uv_run returns once everything is closed.
+  // The drain: stops accepting, closes idle connections, lets the rest finish, and force-closes
+  // what remains after shutdown_drain. Ends the shutdown_delay if it is still running. uv_run
+  // returns once everything is closed. Idempotent.
   void beginShutdown();
 
   uv_loop_t* loop() const { return loop_; }
@@ -61,6 +64,11 @@ class Server {
   // The access log (log.access); enabled() is false with "off".
   observe::AccessLog& accessLog() { return accessLog_; }
   const Counters& counters() const { return const_cast<Server*>(this)->metrics_.counters(); }
+  // True from the first stop signal on, through timeouts.shutdown_delay (while everything still
+  // serves as usual) and the drain: what the admin /healthz reports as "draining".
+  bool stopping() const { return stopping_; }
+  // True once the drain has begun (beginShutdown): the listeners are closed and every response
+  // still in flight carries Connection: close. Without a shutdown_delay, from the first signal.
   bool draining() const { return draining_; }
   // HOPLITE_DEBUG=1 in the environment logs why each connection closed (off by default: no
   // per-request logging).
@@ -98,6 +106,12 @@ class Server {
   static void onConnection(uv_stream_t* stream, int status);
   void acceptOne(Listener& listener);
   static void onSignal(uv_signal_t* handle, int signum);
+  // The first SIGTERM or SIGINT: stopping() from now on; the drain begins after
+  // timeouts.shutdown_delay, or at once when it is off.
+  void requestStop(int signum);
+  // STOPPING=1 or STATUS= to a service manager, unless this is a worker.
+  void notifyStoppingIfMain(std::string_view status) const;
+  void notifyStatusIfMain(std::string_view status) const;
   // kReopenLogsSignal: the log files are opened again by name (after logrotate renamed them).
   static void onReopenSignal(uv_signal_t* handle, int signum);
   void onDrainTimeout();
@@ -127,10 +141,14 @@ class Server {
   HeapTrimmer heapTrimmer_;
   static constexpr std::chrono::milliseconds kTrimPeriod{1000};
   Timer surplusTimer_;
+  // timeouts.shutdown_delay, from the first stop signal to the drain. Closed by beginShutdown,
+  // whether the delay ran out or a second signal (or a failed start) came first.
+  Timer delayTimer_;
   observe::AccessLog accessLog_;
   const admin::AdminState* adminState_;
   std::unique_ptr<admin::AdminListener> admin_;
-  bool draining_ = false;
+  bool stopping_ = false;  // from the first stop signal on
+  bool draining_ = false;  // from beginShutdown on
   bool finished_ = false;
 };
 

@@ -17,6 +17,7 @@
 #include "proxy/admin/admin_listener.h"
 #include "proxy/admin/admin_state.h"
 #include "proxy/observe/error_log.h"
+#include "proxy/service_notify.h"
 #include "proxy/stop_signal.h"
 #include "proxy/worker_listeners.h"
 
@@ -39,6 +40,7 @@ class Supervisor {
   Supervisor(uv_loop_t* loop, const conf::Config& config, RuntimeInfo& runtime,
              std::vector<Worker> workers, int reportPipe)
       : config_(config),
+        listeners_(runtime.layout.listeners),
         workers_(std::move(workers)),
         adminState_(config, runtime.layout, runtime.metrics,
                     admin::AdminState::Sources{runtime.configPath, runtime.configLoadedUnixMs,
@@ -87,8 +89,16 @@ class Supervisor {
       self.signalAll(kForceStopSignal);
       return;
     }
-    std::fprintf(stderr, "hoplite: %s: draining %zu workers\n",
-                 signum == SIGTERM ? "SIGTERM" : "SIGINT", self.running());
+    // The workers apply timeouts.shutdown_delay themselves, each from its SIGTERM; /healthz here
+    // says "draining" at once (stopRequested_).
+    if (self.config_.timeouts.shutdownDelay) {
+      std::fprintf(stderr, "hoplite: %s: %zu workers %s\n",
+                   signum == SIGTERM ? "SIGTERM" : "SIGINT", self.running(),
+                   stoppingStatus(self.config_.timeouts.shutdownDelay).c_str());
+    } else {
+      std::fprintf(stderr, "hoplite: %s: draining %zu workers\n",
+                   signum == SIGTERM ? "SIGTERM" : "SIGINT", self.running());
+    }
     self.stop(SIGTERM);
   }
 
@@ -154,6 +164,9 @@ class Supervisor {
       if (readyCount_ == workers_.size() && !stopRequested_) {
         std::fprintf(stderr, "hoplite: ready\n");
         std::fflush(stderr);
+        // The supervisor is the process the service manager started: it alone notifies.
+        notifyReady(servingStatus(listeners_) + " with " + std::to_string(workers_.size()) +
+                    " workers");
       }
       return;
     }
@@ -182,7 +195,10 @@ class Supervisor {
     return count;
   }
 
+  // The first stop of any cause (a signal, a worker that died, a failed start) tells the
+  // service manager; later ones only signal again.
   void stop(int signum) {
+    if (!stopRequested_) notifyStopping(stoppingStatus(config_.timeouts.shutdownDelay));
     stopRequested_ = true;
     signalAll(signum);
     finishIfDone();
@@ -253,6 +269,7 @@ class Supervisor {
   }
 
   const conf::Config& config_;
+  std::vector<std::string> listeners_;  // the bound addresses, for the READY status line
   std::vector<Worker> workers_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
@@ -328,6 +345,8 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
       if (::getppid() != supervisorPid) return 1;  // it died before prctl took effect
+      // Only the supervisor speaks to a service manager (NotifyAccess=main).
+      forgetNotifySocket();
       ::close(reportPipe[0]);
       listeners->closeAllBut(static_cast<int>(index));
       // A terminal's Ctrl-C goes to the whole process group; the supervisor passes it on.

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config          # toolchain
   libuv1-dev nlohmann-json3-dev libssl-dev  # libraries hoplite links
+  libsystemd-dev                            # sd_notify, for systemd's Type=notify
   node-llhttp                               # llhttp 8.1.0 C sources, compiled by CMake
   catch2                                    # unit tests (Catch2 v2)
   clang-format                              # the suite checks formatting
@@ -15,6 +16,7 @@ packages=(
   python3-jsonschema                        # checks conf/hoplite.schema.json against the configs
   goaccess                                  # e2e: reads the access log's elb lines
   prometheus                                # e2e: promtool checks /metrics
+  systemd                                   # systemd-analyze verifies dist/hoplite.service
   "$@"
 )
 

@@ -64,6 +64,8 @@ TEST_CASE("conf: an unknown key is an error that suggests the nearest known key"
       {"typo at top level", R"({"timeout": {}})", "/timeout", R"(did you mean "timeouts"?)"},
       {"typo in timeouts", R"({"timeouts": {"client_idel": "1s"}})", "/timeouts/client_idel",
        R"(did you mean "client_idle"?)"},
+      {"typo in shutdown_delay", R"({"timeouts": {"shutdown_dealy": "1s"}})",
+       "/timeouts/shutdown_dealy", R"(did you mean "shutdown_delay"?)"},
       {"camelCase key", R"({"timeouts": {"clientIdle": "1s"}})", "/timeouts/clientIdle",
        R"(did you mean "client_idle"?)"},
       {"far-off key lists the allowed ones", R"({"limits": {"banana": 1}})", "/limits/banana",
@@ -120,6 +122,26 @@ TEST_CASE("conf: a bad duration says how to write one", "[conf][errors]") {
        R"(would expire at once; use a positive duration, or "off")"},
       {"null duration", R"({"timeouts": {"shutdown_drain": false}})", "/timeouts/shutdown_drain",
        "false is not a duration"},
+      {"zero shutdown delay", R"({"timeouts": {"shutdown_delay": "0ms"}})",
+       "/timeouts/shutdown_delay", R"(would expire at once; use a positive duration, or "off")"},
+      {"shutdown delay without a unit", R"({"timeouts": {"shutdown_delay": 5}})",
+       "/timeouts/shutdown_delay", R"(5 has no unit; add one, e.g. "5s")"},
+  }));
+  checkOneError(row);
+}
+
+TEST_CASE("conf: shutdown_delay is global: a route may not override it", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"a route's shutdown_delay",
+       R"({"routes": [{"upstream": "app", "timeouts": {"shutdown_delay": "5s"}}]})",
+       "/routes/0/timeouts/shutdown_delay",
+       "applies to the whole process, not to one route; set it under /timeouts instead"},
+      {"even \"off\"",
+       R"({"routes": [{"upstream": "app"}, {"upstream": "app", "timeouts": {"shutdown_delay": "off"}}]})",
+       "/routes/1/timeouts/shutdown_delay", "set it under /timeouts instead"},
+      {"even a broken value is refused for where it is, not for what it is",
+       R"({"routes": [{"upstream": "app", "timeouts": {"shutdown_delay": 5}}]})",
+       "/routes/0/timeouts/shutdown_delay", "not to one route"},
   }));
   checkOneError(row);
 }

@@ -164,6 +164,7 @@ TEST_CASE("conf: omitted sections take the documented defaults", "[conf][default
   CHECK(config.timeouts.upstreamResponse == Duration{60s});
   CHECK(config.timeouts.tunnelIdle == Duration{1h});
   CHECK(config.timeouts.shutdownDrain == Duration{30s});
+  CHECK_FALSE(config.timeouts.shutdownDelay.has_value());  // off: the drain begins at once
   CHECK(config.limits.maxHeaderBytes == 16384);
   CHECK(config.limits.maxHeaderCount == 100);
   CHECK(config.limits.maxBodyBytes == 0);
@@ -189,7 +190,7 @@ TEST_CASE("conf: the issue's full example equals the defaults", "[conf][defaults
     "timeouts": {
       "client_header": "10s", "client_idle": "60s", "client_body": "60s",
       "upstream_connect": "5s", "upstream_response": "60s",
-      "tunnel_idle": "1h", "shutdown_drain": "30s"
+      "tunnel_idle": "1h", "shutdown_drain": "30s", "shutdown_delay": "off"
     },
     "limits": { "max_header_bytes": 16384, "max_header_count": 100, "max_body_bytes": 0,
                 "max_connections": 10000, "listen_backlog": 511 },
@@ -227,7 +228,8 @@ TEST_CASE("conf: every key is read into its member", "[conf]") {
       { "host": "[::1]", "upstream": "web" },
       { "host": "192.168.1.1", "path_prefix": "/a/b%20c", "upstream": "web" }
     ],
-    "timeouts": { "client_header": "250ms", "tunnel_idle": "off", "shutdown_drain": "5m" },
+    "timeouts": { "client_header": "250ms", "tunnel_idle": "off", "shutdown_drain": "5m",
+                  "shutdown_delay": "15s" },
     "limits": { "max_header_bytes": 1, "max_header_count": 7, "max_body_bytes": 1048576,
                 "max_connections": 18446744073709551615, "listen_backlog": 65535 },
     "forwarded": { "trusted_proxies": ["10.0.0.0/8", "::1", "fd00::/8"], "x_forwarded": false,
@@ -255,6 +257,7 @@ TEST_CASE("conf: every key is read into its member", "[conf]") {
   CHECK(config.timeouts.clientHeader == Duration{250ms});
   CHECK_FALSE(config.timeouts.tunnelIdle.has_value());
   CHECK(config.timeouts.shutdownDrain == Duration{5min});
+  CHECK(config.timeouts.shutdownDelay == Duration{15s});
   CHECK(config.timeouts.clientIdle == Duration{60s});  // untouched keys keep their default
   CHECK(config.limits.maxHeaderBytes == 1);
   CHECK(config.limits.maxHeaderCount == 7);
@@ -280,14 +283,14 @@ TEST_CASE("conf: route timeouts override the global ones key by key", "[conf][ti
         "timeouts": { "tunnel_idle": "24h", "upstream_response": "off" } },
       { "upstream": "app", "timeouts": {} }
     ],
-    "timeouts": { "client_idle": "30s", "tunnel_idle": "10m" }
+    "timeouts": { "client_idle": "30s", "tunnel_idle": "10m", "shutdown_delay": "5s" }
   })");
-  // route index, expected effective timeouts
+  // route index, expected effective timeouts (shutdown_delay, global only, is the global value)
   auto [index, expected] = GENERATE(table<size_t, Timeouts>({
       {0, Timeouts{Duration{10s}, Duration{30s}, Duration{60s}, Duration{5s}, Duration{},
-                   Duration{24h}, Duration{30s}}},
+                   Duration{24h}, Duration{30s}, Duration{5s}}},
       {1, Timeouts{Duration{10s}, Duration{30s}, Duration{60s}, Duration{5s}, Duration{60s},
-                   Duration{10min}, Duration{30s}}},
+                   Duration{10min}, Duration{30s}, Duration{5s}}},
   }));
   CAPTURE(index);
   const Timeouts effective = config.routes.at(index).timeouts.applyTo(config.timeouts);

@@ -42,4 +42,12 @@ TEST_CASE("conf: route timeout overrides replace only the keys they name", "[con
       CHECK(d == Duration{1ms});
     }
   }
+  SECTION("shutdown_delay, global only, always keeps the global value") {
+    Timeouts delayed;
+    delayed.shutdownDelay = Duration{10s};
+    TimeoutOverrides overrides;
+    overrides.shutdownDrain = Duration{1s};
+    CHECK(overrides.applyTo(delayed).shutdownDelay == Duration{10s});
+    CHECK_FALSE(TimeoutOverrides{}.applyTo(base).shutdownDelay.has_value());
+  }
 }

@@ -10,7 +10,7 @@ using hoplite::conf::closestWord;
 namespace {
 constexpr std::string_view kTimeoutKeys[] = {"client_header",    "client_idle",       "client_body",
                                              "upstream_connect", "upstream_response", "tunnel_idle",
-                                             "shutdown_drain"};
+                                             "shutdown_drain",   "shutdown_delay"};
 constexpr std::string_view kTopKeys[] = {"listen", "upstreams", "routes", "timeouts",
                                          "limits", "forwarded", "upgrade"};
 }  // namespace
@@ -34,6 +34,8 @@ TEST_CASE("conf: did-you-mean finds typos, case, dashes and camelCase", "[conf][
       {"client_iddle", false, "client_idle"},  // insertion
       {"tunel_idle", false, "tunnel_idle"},    // deletion
       {"upstream_respons", false, "upstream_response"},
+      {"shutdown_dely", false, "shutdown_delay"},
+      {"shutdown_drian", false, "shutdown_drain"},
       {"timeout", true, "timeouts"},
       {"Listen", true, "listen"},
       {"lsiten", true, "listen"},
@@ -48,7 +50,7 @@ TEST_CASE("conf: did-you-mean finds typos, case, dashes and camelCase", "[conf][
 
 TEST_CASE("conf: did-you-mean stays silent when no key is near", "[conf][suggest]") {
   auto [typo, topLevel, expected] = GENERATE(table<std::string, bool, std::string>({
-      {"shutdown", false, ""},  // too far from shutdown_drain
+      {"shutdown", false, ""},  // too far from shutdown_drain and shutdown_delay
       {"idle", false, ""},
       {"servers", true, ""},
       {"x", true, ""},

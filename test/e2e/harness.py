@@ -667,6 +667,23 @@ def blackhole():
     return f"127.0.0.1:{port}", [listener] + fillers
 
 
+def listener_refuses(port):
+    """True once nothing listens on 127.0.0.1:`port`. A probe whose SYN reached a listener just
+    as it closed is reset rather than refused (the kernel resets what waits in a closing
+    listener's accept queue): not refused yet, so a caller polls again."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.settimeout(1)
+    try:
+        probe.connect(("127.0.0.1", port))
+    except ConnectionRefusedError:
+        return True
+    except ConnectionResetError:
+        return False
+    finally:
+        probe.close()
+    return False
+
+
 def refused_address():
     """A loopback address that refuses connections: a bound socket that does not listen (kept open
     so that nobody else takes the port)."""

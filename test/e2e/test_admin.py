@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import unittest
 
@@ -153,19 +152,6 @@ class Metrics:
         assert counts == sorted(counts), f"{family}{labels} buckets not cumulative: {buckets}"
         assert counts[-1] == count, f"{family}{labels}: +Inf {counts[-1]} != _count {count}"
         return count
-
-
-def refused(port):
-    """True when nothing listens on `port`."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.settimeout(harness.IO_TIMEOUT)
-    try:
-        probe.connect(("127.0.0.1", port))
-    except ConnectionRefusedError:
-        return True
-    finally:
-        probe.close()
-    return False
 
 
 # ------------------------------------------------------------------------------------------------
@@ -756,7 +742,8 @@ class HealthzDrain(AdminTestCase):
         self.assertCounters(counters, tunnels_opened=1, tunnels_closed=1,
                             timeout_shutdown_drain=0)
         self.assertEqual(release, [b""])
-        self.assertTrue(refused(proxy.admin_port), "the admin listener outlived hoplite")
+        self.assertTrue(harness.listener_refuses(proxy.admin_port),
+                        "the admin listener outlived hoplite")
 
     def test_healthz_is_503_from_sigterm_until_exit(self):
         self.check_drain(workers=None)

@@ -60,23 +60,6 @@ def summed(per_worker):
     return total
 
 
-def refused(port):
-    """True once nothing listens on `port`. A probe whose SYN reached a worker's listener just
-    as that worker closed it is reset rather than refused (the kernel resets what waits in a
-    closing listener's accept queue): not refused yet, so the caller polls again."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.settimeout(1)
-    try:
-        probe.connect(("127.0.0.1", port))
-    except ConnectionRefusedError:
-        return True
-    except ConnectionResetError:
-        return False
-    finally:
-        probe.close()
-    return False
-
-
 class Workers(harness.E2ETestCase):
     def test_every_worker_serves_http_and_websocket_and_all_stop_on_sigterm(self):
         backend = self.demo_backend()
@@ -146,7 +129,8 @@ class Workers(harness.E2ETestCase):
         proxy.send_signal(signal.SIGTERM)
         # Every worker closed its listener, so no connection is left queued on a socket that
         # nobody accepts on...
-        harness.wait_until(lambda: refused(proxy.port), timeout=5, what="every listener to close")
+        harness.wait_until(lambda: harness.listener_refuses(proxy.port), timeout=5,
+                           what="every listener to close")
         self.assertTrue(proxy.running(), "the supervisor exited with a request in flight")
         # ... and the request in flight finishes.
         release.set()
@@ -171,7 +155,8 @@ class Workers(harness.E2ETestCase):
         harness.wait_until(lambda: backend.accepted == 1, what="the request to reach the backend")
 
         proxy.send_signal(signal.SIGINT)
-        harness.wait_until(lambda: refused(proxy.port), timeout=5, what="every listener to close")
+        harness.wait_until(lambda: harness.listener_refuses(proxy.port), timeout=5,
+                           what="every listener to close")
         self.assertTrue(proxy.running(), "the first SIGINT did not wait for the drain")
         proxy.send_signal(signal.SIGINT)
         # Exited well within the 60 s drain: the second signal closed what remained.

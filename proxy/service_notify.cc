@@ -1,0 +1,61 @@
+#include "proxy/service_notify.h"
+
+#include <systemd/sd-daemon.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+namespace hoplite::proxy {
+
+namespace {
+
+// One datagram: sd_notify sends the whole state string in one sendmsg, so the service manager
+// sees READY=1 and its STATUS= together. unset_environment is 0: the supervisor notifies twice.
+void send(std::string_view first, std::string_view status) {
+  std::string message(first);
+  if (!message.empty()) message.push_back('\n');
+  message.append("STATUS=").append(status);
+  sd_notify(0, message.c_str());
+}
+
+// "30s" or "1500ms".
+std::string durationText(std::chrono::milliseconds duration) {
+  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + "s";
+  return std::to_string(duration.count()) + "ms";
+}
+
+}  // namespace
+
+void notifyReady(std::string_view status) {
+  send("READY=1", status);
+}
+
+void notifyStopping(std::string_view status) {
+  send("STOPPING=1", status);
+}
+
+void notifyStatus(std::string_view status) {
+  send("", status);
+}
+
+void forgetNotifySocket() {
+  ::unsetenv("NOTIFY_SOCKET");
+}
+
+std::string servingStatus(const std::vector<std::string>& listeners) {
+  std::string text = "serving on ";
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    if (i > 0) text.append(", ");
+    text.append(listeners[i]);
+  }
+  return text;
+}
+
+std::string stoppingStatus(const conf::Duration& shutdownDelay) {
+  if (!shutdownDelay) return "draining";
+  return "still serving for " + durationText(*shutdownDelay) +
+         " (timeouts.shutdown_delay), then draining";
+}
+
+}  // namespace hoplite::proxy

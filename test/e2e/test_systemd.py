@@ -1,0 +1,181 @@
+"""sd_notify: with NOTIFY_SOCKET in its environment (as systemd sets it for Type=notify), hoplite
+sends READY=1 once it serves and STOPPING=1 when a shutdown begins, each with a STATUS= line, from
+the process systemd started only: with workers, the supervisor speaks and the workers never do.
+
+The test plays the service manager: an AF_UNIX datagram socket of its own in the test's temporary
+directory, with SO_PASSCRED, so that the kernel tells it which process sent each datagram, as it
+tells systemd (which, with NotifyAccess=main, drops messages from any other process).
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import unittest
+
+import harness
+from harness import build_request
+
+UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dist",
+                    "hoplite.service")
+
+
+class Notify(harness.E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        self.notify_path = os.path.join(self.tmp, "notify.sock")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(self.notify.close)
+        self.notify.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.notify.bind(self.notify_path)
+
+    def start(self, workers=None, timeouts=None):
+        """hoplite with NOTIFY_SOCKET pointing at the test's socket; returns (process, port)."""
+        backend = self.demo_backend()
+        config = harness.make_config([backend.address], workers=workers, timeouts=timeouts,
+                                     log={"access": "off"})
+        path = os.path.join(self.tmp, "hoplite.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        proc = harness.Process("hoplite", [harness.HOPLITE_BIN, "-c", path], cwd=self.tmp,
+                               env={"NOTIFY_SOCKET": self.notify_path})
+        self.addCleanup(proc.stop)
+        port = int(proc.wait_for_line(r"^hoplite: listening on 127\.0\.0\.1:(\d+)$").group(1))
+        return proc, port
+
+    def _read(self):
+        """One queued datagram as ({field: value}, sender pid), by the socket's current timeout."""
+        data, ancillary, _, _ = self.notify.recvmsg(4096, socket.CMSG_SPACE(UCRED.size))
+        pid = None
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = UCRED.unpack(payload[:UCRED.size])[0]
+        self.assertIsNotNone(pid, "no sender credentials on the datagram")
+        fields = {}
+        for line in data.decode().split("\n"):
+            if line:
+                key, sep, value = line.partition("=")
+                self.assertTrue(sep, f"not an assignment: {line!r} in {data!r}")
+                fields[key] = value
+        return fields, pid
+
+    def receive(self, timeout=harness.IO_TIMEOUT):
+        """The next datagram as ({field: value}, sender pid); fails after `timeout`."""
+        self.notify.settimeout(timeout)
+        try:
+            return self._read()
+        except socket.timeout:
+            raise AssertionError(f"no notification within {timeout}s") from None
+
+    def pending(self):
+        """Every datagram already queued, without waiting."""
+        out = []
+        self.notify.setblocking(False)
+        try:
+            while True:
+                out.append(self._read())
+        except BlockingIOError:
+            return out
+
+    def check_ready_then_stopping(self, workers):
+        proc, port = self.start(workers=workers)
+        ready, sender = self.receive()
+        # The first message, from the process started (the supervisor with workers), and it
+        # names the port the kernel chose: so it was sent after the listener was bound.
+        self.assertEqual(sender, proc.pid)
+        self.assertEqual(ready.get("READY"), "1", ready)
+        expected = f"serving on 127.0.0.1:{port}"
+        if workers:
+            expected += f" with {workers} workers"
+        self.assertEqual(ready.get("STATUS"), expected)
+        proc.wait_for_line(r"^hoplite: ready$")
+        # Ready means ready: a request is served at once.
+        client = self.connect(port)
+        client.send(build_request("GET", "/", [("Host", "app.test")]))
+        self.assertEqual(client.read_response().status, 200)
+        client.close()
+
+        proc.send_signal(signal.SIGTERM)
+        stopping, sender = self.receive()
+        self.assertEqual(sender, proc.pid)
+        self.assertEqual(stopping, {"STOPPING": "1", "STATUS": "draining"})
+        self.assertEqual(proc.wait(harness.STOP_TIMEOUT), 0, proc.stderr.text())
+        # Nothing else came: no second READY=1, and nothing from a worker.
+        self.assertEqual(self.pending(), [])
+
+    def test_ready_and_stopping_from_a_single_process(self):
+        self.check_ready_then_stopping(workers=None)
+
+    def test_with_workers_only_the_supervisor_notifies(self):
+        self.check_ready_then_stopping(workers=2)
+
+    def test_stopping_with_a_shutdown_delay_says_so_then_draining(self):
+        proc, _ = self.start(timeouts={"shutdown_delay": "500ms"})
+        ready, _ = self.receive()
+        self.assertEqual(ready.get("READY"), "1", ready)
+        proc.send_signal(signal.SIGTERM)
+        stopping, sender = self.receive()
+        self.assertEqual(sender, proc.pid)
+        self.assertEqual(stopping, {
+            "STOPPING": "1",
+            "STATUS": "still serving for 500ms (timeouts.shutdown_delay), then draining"})
+        # Once the delay is over, the status line follows.
+        draining, sender = self.receive()
+        self.assertEqual((draining, sender), ({"STATUS": "draining"}, proc.pid))
+        self.assertEqual(proc.wait(harness.STOP_TIMEOUT), 0, proc.stderr.text())
+        self.assertEqual(self.pending(), [])
+
+
+class Unit(harness.E2ETestCase):
+    """dist/hoplite.service as systemd reads it: `systemd-analyze verify` finds nothing to say
+    (it also checks that each command is executable, so /usr/bin/hoplite becomes the built one)."""
+
+    def verify(self, text):
+        """What systemd-analyze verify printed for a unit file with `text`, and its exit code."""
+        path = os.path.join(self.tmp, "hoplite.service")
+        with open(path, "w") as f:
+            f.write(text.replace("/usr/bin/hoplite", os.path.abspath(harness.HOPLITE_BIN)))
+        done = subprocess.run(["systemd-analyze", "verify", path], capture_output=True,
+                              text=True, timeout=30)
+        return done.returncode, (done.stdout + done.stderr).strip()
+
+    def setUp(self):
+        super().setUp()
+        if shutil.which("systemd-analyze") is None:
+            self.fail("systemd-analyze is missing: scripts/install-deps.sh installs systemd")
+        with open(UNIT) as f:
+            self.unit = f.read()
+
+    def test_systemd_analyze_verify_finds_nothing(self):
+        self.assertEqual(self.verify(self.unit), (0, ""))
+
+    def test_verify_would_catch_a_misspelt_key(self):
+        # Proof that the test above can fail: verify warns (and exits 0) on an unknown key.
+        code, said = self.verify(self.unit.replace("KillSignal=", "KilSignal="))
+        self.assertIn("Unknown key", said)
+
+    def test_the_settings_the_service_relies_on(self):
+        settings = {}
+        for line in self.unit.splitlines():
+            if line and not line.startswith(("#", "[")):
+                key, _, value = line.partition("=")
+                settings[key] = value
+        self.assertEqual(settings["Type"], "notify")
+        self.assertEqual(settings["ExecStartPre"],
+                         "/usr/bin/hoplite --check -c /etc/hoplite/hoplite.json")
+        self.assertEqual(settings["KillSignal"], "SIGTERM")
+        self.assertEqual(settings["LimitNOFILE"], "1048576")
+        self.assertEqual(settings["AmbientCapabilities"], "CAP_NET_BIND_SERVICE")
+        self.assertEqual(settings["NoNewPrivileges"], "yes")
+        self.assertEqual(settings["ProtectSystem"], "strict")
+        # Above the default shutdown_drain (30s), so that a drain ends before systemd's SIGKILL.
+        self.assertRegex(settings["TimeoutStopSec"], r"^\d+s$")
+        self.assertGreater(int(settings["TimeoutStopSec"][:-1]), 30)
+
+
+if __name__ == "__main__":
+    unittest.main()
