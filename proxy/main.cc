@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +41,8 @@ void sendToSupervisor(const hoplite::proxy::WorkerRole& role, std::string_view l
 // or one worker of a supervisor (`role`), counting into its slot of `metrics`. A single process
 // serves the admin listener itself (`runtime` says what /status and /metrics report); a
 // supervisor serves it for its workers. Returns the process exit code.
-int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRole* role,
-             hoplite::proxy::RuntimeInfo& runtime) {
+int runProxy(std::shared_ptr<const hoplite::conf::Config> config,
+             const hoplite::proxy::WorkerRole* role, hoplite::proxy::RuntimeInfo& runtime) {
   using hoplite::proxy::admin::AdminState;
   // OpenSSL's config and SHA-1 are loaded now, not during the first WebSocket handshake.
   hoplite::policy::prepareWebSocketAccept();
@@ -54,23 +55,18 @@ int runProxy(const hoplite::conf::Config& config, const hoplite::proxy::WorkerRo
   {
     const size_t slot = role != nullptr ? role->number - 1 : 0;
     hoplite::proxy::Server* running = nullptr;
-    AdminState::Sources sources{runtime.configPath,
-                                runtime.configLoadedUnixMs,
-                                runtime.startUnixMs,
-                                1,
+    AdminState::Sources sources{runtime.configPath, runtime.startUnixMs, 1,
                                 [] { return std::vector<pid_t>{::getpid()}; },
                                 [&running] { return running != nullptr && running->stopping(); }};
-    const AdminState admin(config, runtime.layout, runtime.metrics, std::move(sources));
-    hoplite::proxy::Server server(
-        &loop, config,
-        hoplite::proxy::observe::WorkerMetrics(runtime.layout, runtime.metrics.counters(slot),
-                                               runtime.metrics.cells(slot)),
-        role != nullptr ? role->listenSockets : std::vector<int>{},
-        role != nullptr ? nullptr : &admin);
+    const AdminState admin(runtime.generations, runtime.metrics, std::move(sources));
+    hoplite::proxy::Server server(&loop, std::move(config),
+                                  {runtime.metrics, slot, runtime.generations},
+                                  role != nullptr ? role->listenSockets : std::vector<int>{},
+                                  role != nullptr ? nullptr : &admin);
     running = &server;
     if (!server.start()) exitCode = 1;
     // The listener labels are the bound addresses (the kernel's port for a port 0).
-    if (role == nullptr && exitCode == 0) runtime.layout.listeners = server.listenerTexts();
+    if (role == nullptr && exitCode == 0) runtime.firstLayout->listeners = server.listenerTexts();
     if (role != nullptr) {
       // The SIGTERM handler is in place: a stop that came while starting is delivered now.
       sigprocmask(SIG_SETMASK, &role->signalMaskAfterStart, nullptr);
@@ -136,15 +132,17 @@ int main(int argc, char** argv) {
   // A peer that resets while we write must be an error code, not a fatal signal.
   std::signal(SIGPIPE, SIG_IGN);
   // Mapped before any fork, so that every worker counts into the same table.
-  hoplite::proxy::observe::MetricLayout layout(*loaded.config);
+  auto layout = std::make_shared<hoplite::proxy::observe::MetricLayout>(*loaded.config);
   const std::unique_ptr<hoplite::proxy::observe::MetricsTable> metrics =
-      hoplite::proxy::observe::MetricsTable::create(loaded.config->workers, layout.cellCount);
+      hoplite::proxy::observe::MetricsTable::create(loaded.config->workers, layout->cellCount);
   if (!metrics) return 1;
-  hoplite::proxy::RuntimeInfo runtime{layout, *metrics, cli.configPath, loadedUnixMs, startUnixMs};
-  if (loaded.config->workers == 1) return runProxy(*loaded.config, nullptr, runtime);
+  hoplite::proxy::observe::Generations generations(layout, loadedUnixMs);
+  hoplite::proxy::RuntimeInfo runtime{layout, generations, *metrics, cli.configPath, startUnixMs};
+  auto config = std::make_shared<const hoplite::conf::Config>(std::move(*loaded.config));
+  if (config->workers == 1) return runProxy(config, nullptr, runtime);
   return hoplite::proxy::runSupervisor(
-      *loaded.config, runtime,
-      [&runtime](const hoplite::conf::Config& config, const hoplite::proxy::WorkerRole& role) {
-        return runProxy(config, &role, runtime);
+      *config, runtime,
+      [&runtime](const hoplite::conf::Config& share, const hoplite::proxy::WorkerRole& role) {
+        return runProxy(std::make_shared<const hoplite::conf::Config>(share), &role, runtime);
       });
 }

@@ -108,12 +108,14 @@ bool debugLogWanted() {
 
 }  // namespace
 
-Server::Server(uv_loop_t* loop, const conf::Config& config, observe::WorkerMetrics metrics,
+Server::Server(uv_loop_t* loop, std::shared_ptr<const conf::Config> first, ServerMetrics metrics,
                std::vector<int> inheritedListeners, const admin::AdminState* admin)
     : loop_(loop),
       readBatch_(loop),
-      config_(config),
-      metrics_(metrics),
+      metricsHome_(metrics),
+      generation_(std::make_shared<Generation>(
+          metrics.generations.number(), std::move(first), metrics.generations.layoutShared(),
+          metrics.table.counters(metrics.slot), metrics.table.cells(metrics.slot))),
       debugLog_(debugLogWanted()),
       idleSweeper_(loop, [] {}),
       heapTrimmer_(loop, debugLog_, buffers_, [] {}),
@@ -128,10 +130,10 @@ Server::Server(uv_loop_t* loop, const conf::Config& config, observe::WorkerMetri
           [] {}),
       accessLog_(loop, [] {}),
       adminState_(admin) {
-  for (const auto& [name, upstream] : config_.upstreams) {
+  for (const auto& [name, upstream] : config().upstreams) {
     conf::Upstream named = upstream;
     named.name = name;
-    pools_.emplace(name, std::make_unique<UpstreamPool>(named));
+    generation_->pools.emplace(name, std::make_shared<UpstreamPool>(named));
   }
   inheritedListeners_ = std::move(inheritedListeners);
   uv_signal_init(loop_, &drainSignal_);
@@ -151,7 +153,7 @@ bool Server::start() {
   uv_signal_start(&reopenSignal_, &Server::onReopenSignal, kReopenLogsSignal);
   surplusTimer_.start(kTrimPeriod);
   std::string logError;
-  if (!accessLog_.open(config_.log.access, logError)) {
+  if (!accessLog_.open(config().log.access, logError)) {
     std::fprintf(stderr, "hoplite: cannot open the access log (/log/access) %s\n",
                  logError.c_str());
     beginShutdown();
@@ -166,15 +168,15 @@ bool Server::start() {
     }
     return true;
   }
-  for (size_t i = 0; i < config_.listen.size(); ++i) {
-    if (!startListener(config_.listen[i], conf::listensIpv6Only(config_.listen, i))) {
+  for (size_t i = 0; i < config().listen.size(); ++i) {
+    if (!startListener(config().listen[i], conf::listensIpv6Only(config().listen, i))) {
       beginShutdown();
       return false;
     }
   }
-  if (adminState_ != nullptr && config_.admin.listen) {
+  if (adminState_ != nullptr && config().admin.listen) {
     admin_ = std::make_unique<admin::AdminListener>(loop_, *adminState_);
-    if (!admin_->start(*config_.admin.listen)) {
+    if (!admin_->start(*config().admin.listen)) {
       beginShutdown();
       return false;
     }
@@ -247,7 +249,7 @@ bool Server::listenOn(Listener& l, const std::string& shown) {
   // same one. conf/ keeps it within an int.
   if (rc == 0) {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l.handle),
-                   static_cast<int>(config_.limits.listenBacklog), &Server::onConnection);
+                   static_cast<int>(config().limits.listenBacklog), &Server::onConnection);
   }
   if (rc != 0) {
     std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(), uv_strerror(rc));
@@ -269,7 +271,7 @@ void Server::onConnection(uv_stream_t* stream, int status) {
     return;
   }
   if (server.draining_ || !listener.open) return;
-  if (server.openClients_ >= server.config_.limits.maxConnections) {
+  if (server.openClients_ >= server.config().limits.maxConnections) {
     // Leave the connection un-accepted: libuv then stops polling this listener until uv_accept
     // is called again, which onClientClosed does once a slot is free.
     listener.acceptPending = true;
@@ -301,7 +303,7 @@ void Server::acceptOne(Listener& listener) {
   peer.listenerName = listener.shown;
   ++openClients_;
   ++counters().accepted;
-  metrics_.connectionAccepted(listener.index);
+  generation_->metrics.connectionAccepted(listener.index);
   Session::start(*this, std::move(socket), peer, listener.index);
 }
 
@@ -311,19 +313,14 @@ std::vector<std::string> Server::listenerTexts() const {
   return texts;
 }
 
-void Server::onClientClosed(size_t listenerIndex) {
-  metrics_.connectionClosed(listenerIndex);
+void Server::onClientClosed(observe::WorkerMetrics& metrics, size_t listenerIndex) {
+  metrics.connectionClosed(listenerIndex);
   --openClients_;
   if (draining_) return;
   for (auto& listener : listeners_) {
-    if (openClients_ >= config_.limits.maxConnections) break;
+    if (openClients_ >= config().limits.maxConnections) break;
     if (listener->open && listener->acceptPending) acceptOne(*listener);
   }
-}
-
-UpstreamPool& Server::pool(const std::string& upstreamName) {
-  // conf/ guarantees that every route names a known upstream.
-  return *pools_.at(upstreamName);
 }
 
 void Server::registerConnection(ClientConnection* connection) {
@@ -358,7 +355,7 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
 
 void Server::requestStop(int signum) {
   stopping_ = true;
-  const conf::Duration& delay = config_.timeouts.shutdownDelay;
+  const conf::Duration& delay = config().timeouts.shutdownDelay;
   const std::string status = stoppingStatus(delay);
   notifyStoppingIfMain(status);
   if (!delay) {
@@ -389,7 +386,7 @@ void Server::onReopenSignal(uv_signal_t* handle, int /*signum*/) {
   Server& server = *static_cast<Server*>(handle->data);
   std::string error;
   // Every process has its own fd 2: each worker reopens it as its supervisor does.
-  if (!observe::openErrorLog(server.config_.log.errors, error)) {
+  if (!observe::openErrorLog(server.config().log.errors, error)) {
     std::fprintf(stderr,
                  "hoplite: cannot reopen the error log (/log/errors) %s; still writing to the "
                  "file open before\n",
@@ -417,11 +414,11 @@ void Server::beginShutdown() {
     listener->open = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&listener->handle), &Server::onHandleClosed);
   }
-  for (auto& [name, pool] : pools_) pool->closeAll();
-  if (config_.timeouts.shutdownDrain) {
+  for (auto& [name, pool] : generation_->pools) pool->closeAll();
+  if (config().timeouts.shutdownDrain) {
     uv_timer_start(
         &drainTimer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->onDrainTimeout(); },
-        static_cast<uint64_t>(config_.timeouts.shutdownDrain->count()), 0);
+        static_cast<uint64_t>(config().timeouts.shutdownDrain->count()), 0);
   }
   // Copy: beginDrain may close a connection, though it is only unregistered on a later turn.
   const std::vector<ClientConnection*> snapshot(connections_.begin(), connections_.end());
@@ -440,7 +437,7 @@ void Server::trimSurplus() {
   // Live for /metrics, within a period.
   counters().logLinesDropped = accessLog_.droppedLines();
   buffers_.trimSurplus();
-  for (auto& [name, pool] : pools_) pool->trimSurplus();
+  for (auto& [name, pool] : generation_->pools) pool->trimSurplus();
   surplusTimer_.start(kTrimPeriod);
 }
 
@@ -448,7 +445,7 @@ void Server::finishShutdownIfDone() {
   if (!draining_ || finished_ || !connections_.empty()) return;
   finished_ = true;
   // Sessions may still have parked upstream connections while finishing.
-  for (auto& [name, pool] : pools_) pool->closeAll();
+  for (auto& [name, pool] : generation_->pools) pool->closeAll();
   // Ignored from now on rather than fatal (see closeStopSignal).
   closeStopSignal(&drainSignal_, &Server::onHandleClosed);
   closeStopSignal(&secondSignal_, &Server::onHandleClosed);

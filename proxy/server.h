@@ -19,9 +19,12 @@
 #include "proxy/buffer_pool.h"
 #include "proxy/client_connection.h"
 #include "proxy/counters.h"
+#include "proxy/generation.h"
 #include "proxy/heap_trimmer.h"
 #include "proxy/idle_sweeper.h"
 #include "proxy/observe/access_log.h"
+#include "proxy/observe/generations.h"
+#include "proxy/observe/metrics_table.h"
 #include "proxy/observe/worker_metrics.h"
 #include "proxy/read_batch.h"
 #include "proxy/request_id_source.h"
@@ -30,13 +33,21 @@
 
 namespace hoplite::proxy {
 
+// Where a Server counts: its slot of the metrics table, and this process's config generations
+// (whose current layout is the Server's first generation's).
+struct ServerMetrics {
+  observe::MetricsTable& table;
+  size_t slot = 0;
+  observe::Generations& generations;
+};
+
 class Server {
  public:
-  // `metrics`: this loop's slot of the metrics table. `inheritedListeners`: for a worker
-  // (proxy/supervisor.h), the listening sockets its supervisor bound, one per `listen` address in
-  // order. Empty for a single process, which binds its own. `admin`: what the admin listener
-  // (admin.listen) reports, for a single process; null in a worker (its supervisor serves it).
-  Server(uv_loop_t* loop, const conf::Config& config, observe::WorkerMetrics metrics,
+  // `config`: generation 1. `inheritedListeners`: for a worker (proxy/supervisor.h), the
+  // listening sockets its supervisor bound, one per `listen` address in order. Empty for a single
+  // process, which binds its own. `admin`: what the admin listener (admin.listen) reports, for a
+  // single process; null in a worker (its supervisor serves it).
+  Server(uv_loop_t* loop, std::shared_ptr<const conf::Config> config, ServerMetrics metrics,
          std::vector<int> inheritedListeners = {}, const admin::AdminState* admin = nullptr);
   ~Server();
   Server(const Server&) = delete;
@@ -55,15 +66,16 @@ class Server {
   void beginShutdown();
 
   uv_loop_t* loop() const { return loop_; }
-  const conf::Config& config() const { return config_; }
-  Counters& counters() { return metrics_.counters(); }
-  observe::WorkerMetrics& metrics() { return metrics_; }
+  // The current generation: what a request whose head completes now is served with.
+  const std::shared_ptr<Generation>& generation() const { return generation_; }
+  const conf::Config& config() const { return *generation_->config; }
+  Counters& counters() { return generation_->metrics.counters(); }
   // The bound address of each listener ("127.0.0.1:8080"), in `listen` order.
   std::vector<std::string> listenerTexts() const;
   RequestIdSource& requestIds() { return requestIds_; }
   // The access log (log.access); enabled() is false with "off".
   observe::AccessLog& accessLog() { return accessLog_; }
-  const Counters& counters() const { return const_cast<Server*>(this)->metrics_.counters(); }
+  const Counters& counters() const { return generation_->metrics.counters(); }
   // True from the first stop signal on, through timeouts.shutdown_delay (while everything still
   // serves as usual) and the drain: what the admin /healthz reports as "draining".
   bool stopping() const { return stopping_; }
@@ -73,7 +85,6 @@ class Server {
   // HOPLITE_DEBUG=1 in the environment logs why each connection closed (off by default: no
   // per-request logging).
   bool debugLog() const { return debugLog_; }
-  UpstreamPool& pool(const std::string& upstreamName);
   // Read buffers for every Socket of this loop; declared first so that it outlives them all.
   BufferPool& buffers() { return buffers_; }
   ReadBatch& readBatch() { return readBatch_; }
@@ -83,9 +94,10 @@ class Server {
   // Every Session and Tunnel registers on creation and unregisters in its destructor.
   void registerConnection(ClientConnection* connection);
   void unregisterConnection(ClientConnection* connection);
-  // A client socket accepted by listener `listener` (its index) was closed: one slot below
-  // max_connections is free again.
-  void onClientClosed(size_t listener);
+  // A client socket accepted by listener `listener` (its index in the layout of `metrics`, the
+  // generation the connection counts in) was closed: one slot below max_connections is free
+  // again.
+  void onClientClosed(observe::WorkerMetrics& metrics, size_t listener);
 
  private:
   struct Listener {
@@ -124,10 +136,9 @@ class Server {
   uv_loop_t* loop_;
   BufferPool buffers_;
   ReadBatch readBatch_;
-  const conf::Config& config_;
-  observe::WorkerMetrics metrics_;
+  ServerMetrics metricsHome_;
+  std::shared_ptr<Generation> generation_;
   RequestIdSource requestIds_;
-  std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_set<ClientConnection*> connections_;
   uint64_t openClients_ = 0;

@@ -99,6 +99,7 @@ void Session::start(Server& server, std::unique_ptr<Socket> client, const policy
 Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer,
                  size_t listener)
     : server_(server),
+      generation_(server.generation()),
       client_(std::move(client)),
       clientTimer_(
           server.loop(), [this] { onClientTimeout(); }, [this] { onTimerClosed(); }),
@@ -106,8 +107,8 @@ Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::P
           server.loop(), [this] { onUpstreamTimeout(); }, [this] { onTimerClosed(); }),
       peer_(peer),
       listener_(static_cast<uint16_t>(listener)),
-      peerTrusted_(policy::isTrustedPeer(peer, server.config().forwarded)),
-      requestParser_(requestLimits(server.config().limits)) {
+      peerTrusted_(policy::isTrustedPeer(peer, generation_->config->forwarded)),
+      requestParser_(requestLimits(generation_->config->limits)) {
   server_.registerConnection(this);
   client_->setHandler(this);
   requestParser_.setBodyHandler([this](std::string_view bytes) { onRequestBody(bytes); });
@@ -131,7 +132,7 @@ void Session::close(const char* reason) {
   phase_ = Phase::Closing;
   if (client_) {
     Socket::dispose(std::move(client_));
-    server_.onClientClosed(listener_);
+    server_.onClientClosed(generation_->metrics, listener_);
   }
   dropUpstream();
   clientTimer_.close();
@@ -196,7 +197,7 @@ void Session::logExchange(std::string_view error) {
   record.clientPort = peer_.port;
   record.listener = peer_.listenerName;
   record.error = error;
-  if (server_.config().log.format == conf::LogSettings::Format::Elb) {
+  if (config().log.format == conf::LogSettings::Format::Elb) {
     observe::appendElbLine(log.buffer(), record);
   } else {
     observe::appendJsonLine(log.buffer(), record);
@@ -205,7 +206,7 @@ void Session::logExchange(std::string_view error) {
 }
 
 void Session::countExchange(std::string_view error) {
-  observe::WorkerMetrics& metrics = server_.metrics();
+  observe::WorkerMetrics& metrics = generation_->metrics;
   if (exchange_.route == nullptr) {
     // Refused before routing: a bad head, a header timeout, no route for the host and path.
     if (exchange_.clientStatus != 0) metrics.rejected(exchange_.clientStatus, error);
@@ -218,23 +219,23 @@ void Session::countExchange(std::string_view error) {
 }
 
 size_t Session::routeIndex() const {
-  return static_cast<size_t>(exchange_.route - server_.config().routes.data());
+  return static_cast<size_t>(exchange_.route - config().routes.data());
 }
 
 size_t Session::serverMetricIndex() const {
-  const observe::MetricLayout& layout = server_.metrics().layout();
+  const observe::MetricLayout& layout = generation_->metrics.layout();
   return layout.firstServer[layout.routeUpstream[routeIndex()]] + exchange_.server;
 }
 
 void Session::countUpgrade(observe::UpgradeResult result) {
-  const observe::MetricLayout& layout = server_.metrics().layout();
+  const observe::MetricLayout& layout = generation_->metrics.layout();
   // Only websocket has handshake rules, so only it can be Rejected; a Refused protocol is not
   // allowed here, and is counted as "other" even if another route allows it.
   const std::string_view protocol = result == observe::UpgradeResult::Rejected ? "websocket"
                                     : result == observe::UpgradeResult::Refused
                                         ? std::string_view("other")
                                         : std::string_view(exchange_.upgrade.protocol);
-  server_.metrics().upgrade(routeIndex(), layout.protocolIndex(protocol), result);
+  generation_->metrics.upgrade(routeIndex(), layout.protocolIndex(protocol), result);
 }
 
 void Session::cutExchange(std::string_view error, const char* reason) {
@@ -287,7 +288,7 @@ void Session::forceClose() {
 void Session::enterPhase(Phase next) {
   if (phase_ == Phase::Closing) return;
   phase_ = next;
-  const conf::Timeouts& global = server_.config().timeouts;
+  const conf::Timeouts& global = config().timeouts;
   switch (next) {
     case Phase::AwaitingRequestHead:
       upstreamTimer_.stop();
@@ -333,7 +334,7 @@ void Session::enterPhase(Phase next) {
 
 void Session::armClientTimer(ClientTimer kind) {
   clientTimerKind_ = kind;
-  const conf::Timeouts& global = server_.config().timeouts;
+  const conf::Timeouts& global = config().timeouts;
   switch (kind) {
     case ClientTimer::None:
       clientTimer_.stop();
@@ -511,7 +512,7 @@ void Session::processClientInput() {
 
 void Session::onRequestHead() {
   ++server_.counters().requests;
-  const conf::Config& config = server_.config();
+  const conf::Config& config = *generation_->config;
   exchange_ = Exchange{};
   // Moved, not copied (a copy costs an allocation per field name and value): the request parser
   // never reads its head again after reporting HeadComplete.
@@ -567,12 +568,12 @@ void Session::onRequestHead() {
   }
   exchange_.upstreamRequest = policy::buildUpstreamRequest(
       request, exchange_.upgrade, peer_, config.forwarded, config.requestIdField, requestId());
-  exchange_.pool = &server_.pool(exchange_.route->upstream);
+  exchange_.pool = &generation_->pool(exchange_.route->upstream);
   connectUpstream(/*allowReuse=*/true);
 }
 
 const conf::UpgradeSettings& Session::routeUpgradeSettings() const {
-  return exchange_.route->upgrade ? *exchange_.route->upgrade : server_.config().upgrade;
+  return exchange_.route->upgrade ? *exchange_.route->upgrade : config().upgrade;
 }
 
 void Session::connectUpstream(bool allowReuse) {
@@ -647,7 +648,7 @@ void Session::onServerFailed(const char* what, int status, bool timedOut) {
       : status == UV_ENETUNREACH || status == UV_EHOSTUNREACH ? observe::ConnectFailure::Unreachable
                                                               : observe::ConnectFailure::Other;
   if constexpr (observe::kMetricsRecorded) {
-    server_.metrics().connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
+    generation_->metrics.connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
   }
   exchange_.pool->markFailed(exchange_.server, uv_now(server_.loop()));
   const conf::HostPort& target = exchange_.pool->server(exchange_.server);
@@ -731,7 +732,7 @@ void Session::onSocketConnected(Socket& socket) {
   if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
   ++server_.counters().upstreamConnects;
   if constexpr (observe::kMetricsRecorded) {
-    server_.metrics().connected(serverMetricIndex(), observe::unixMillisecondsNow());
+    generation_->metrics.connected(serverMetricIndex(), observe::unixMillisecondsNow());
   }
   if (ExchangeFacts* facts = loggedFacts()) {
     facts->record.upstreamConnectMs = millisecondsSince(facts->connectStartNs);
@@ -753,8 +754,7 @@ void Session::onUpstreamReady() {
   // A reused connection brings the parser of its last response (it ended cleanly, at a message
   // boundary), as good as a new one; creating one per exchange cost allocations and llhttp_init.
   if (!responseParser_) {
-    responseParser_ =
-        std::make_unique<parser::ResponseParser>(responseLimits(server_.config().limits));
+    responseParser_ = std::make_unique<parser::ResponseParser>(responseLimits(config().limits));
   }
   responseParser_->setBodyHandler([this](std::string_view bytes) { onResponseBody(bytes); });
   responseParser_->expectResponseTo(exchange_.request.method);
@@ -846,7 +846,7 @@ void Session::onResponseHead() {
   if ((observe::kMetricsRecorded || facts != nullptr) &&
       (head.status >= 200 || head.status == 101)) {
     const uint64_t headerNs = uv_hrtime() - exchange_.requestSentNs;
-    observe::WorkerMetrics& metrics = server_.metrics();
+    observe::WorkerMetrics& metrics = generation_->metrics;
     metrics.upstreamResponse(serverMetricIndex(), head.status);
     metrics.upstreamHeader(metrics.layout().routeUpstream[routeIndex()], headerNs / 1000);
     if (facts != nullptr) {
@@ -875,9 +875,9 @@ void Session::onResponseHead() {
   context.clientVersionMajor = exchange_.request.versionMajor;
   context.clientVersionMinor = exchange_.request.versionMinor;
   context.clientKeepAlive = exchange_.request.keepAlive;
-  context.via = server_.config().forwarded.via;
+  context.via = config().forwarded.via;
   context.upgradeAllow = routeUpgradeSettings().allow;
-  context.requestIdName = server_.config().requestIdField;
+  context.requestIdName = config().requestIdField;
   context.requestId = requestId();
   if (head.status < 200) {
     // An interim response nobody asked for (a 100 without Expect, or an unknown 1xx) means the
@@ -978,8 +978,8 @@ void Session::startTunnel() {
   context.clientVersionMinor = exchange_.request.versionMinor;
   context.clientKeepAlive = true;
   context.upgradeAccepted = true;
-  context.via = server_.config().forwarded.via;
-  context.requestIdName = server_.config().requestIdField;
+  context.via = config().forwarded.via;
+  context.requestIdName = config().requestIdField;
   context.requestId = requestId();
   const policy::ClientResponse response =
       policy::buildClientResponse(responseParser_->head(), context);
@@ -991,7 +991,7 @@ void Session::startTunnel() {
   if (facts != nullptr) facts->record.status = 101;
   // Only the JSON log has tunnel lines: the elb format logs a WebSocket as its handshake, as
   // that load balancer did.
-  if (facts != nullptr && server_.config().log.format == conf::LogSettings::Format::Json) {
+  if (facts != nullptr && config().log.format == conf::LogSettings::Format::Json) {
     // The handshake's facts, copied: the request head goes with this session.
     tunnelRecord = std::make_unique<observe::TunnelRecord>();
     tunnelRecord->requestId = facts->requestId.view();
@@ -1009,7 +1009,8 @@ void Session::startTunnel() {
   logExchange({});
   responseParser_.reset();
   Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle,
-                clientSentEof_, Tunnel::Labels{routeIndex(), listener_}, std::move(tunnelRecord));
+                clientSentEof_, Tunnel::Labels{generation_, routeIndex(), listener_},
+                std::move(tunnelRecord));
   // The client slot moved to the tunnel with the socket: close() sees no client_ to release.
   close("upgraded to a tunnel");
 }
@@ -1072,7 +1073,7 @@ void Session::respondError(uint16_t status, std::string_view error, const std::s
   exchange_.responseHeadSent = true;
   // A request whose head was parsed gets its ID on hoplite's own answer too.
   std::vector<policy::ExtraField> fields(extraFields.begin(), extraFields.end());
-  if (!requestId().empty()) fields.push_back({server_.config().requestIdField, requestId()});
+  if (!requestId().empty()) fields.push_back({config().requestIdField, requestId()});
   exchange_.clientStatus = status;
   if (ExchangeFacts* facts = loggedFacts()) facts->record.status = status;
   if (!writeClient(policy::buildErrorResponse(status, detail, fields))) return;

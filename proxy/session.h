@@ -19,6 +19,7 @@
 #include "policy/request_rewrite.h"
 #include "policy/upgrade.h"
 #include "proxy/client_connection.h"
+#include "proxy/generation.h"
 #include "proxy/observe/exchange_record.h"
 #include "proxy/observe/metric_layout.h"
 #include "proxy/slab_pool.h"
@@ -131,6 +132,9 @@ class Session final : public ClientConnection, private SocketHandler {
   // (backpressure), and pauses the gap timers of a side we chose not to read.
   void updateReadState();
 
+  // The config this connection's current exchange is served with.
+  const conf::Config& config() const { return *generation_->config; }
+
   // Request side.
   void processClientInput();
   void onRequestHead();
@@ -238,6 +242,10 @@ class Session final : public ClientConnection, private SocketHandler {
   struct ResolveRequest;
 
   Server& server_;
+  // The config generation this connection is served with: the server's current one when the
+  // connection was accepted, and again between requests (a reload applies from the next request
+  // head on). Kept alive by this pointer, with its routes and pools, while anything here uses it.
+  std::shared_ptr<Generation> generation_;
   std::unique_ptr<Socket> client_;
   std::unique_ptr<Socket> upstream_;
   ResolveRequest* resolve_ = nullptr;  // owned by libuv until its callback
@@ -247,9 +255,9 @@ class Session final : public ClientConnection, private SocketHandler {
   Phase phase_ = Phase::AwaitingRequestHead;
   ClientTimer clientTimerKind_ = ClientTimer::None;
   policy::PeerInfo peer_;
-  uint16_t listener_;  // the index of the listener that accepted the client
-  // Whether the peer is inside forwarded.trusted_proxies (its request IDs are kept): the peer
-  // and the config are those of the whole connection, so this is decided once, not per request.
+  uint16_t listener_;  // the index of the listener that accepted the client, in generation_
+  // Whether the peer is inside forwarded.trusted_proxies (its request IDs are kept): decided
+  // once per connection and generation, not per request.
   bool peerTrusted_;
   parser::RequestParser requestParser_;
   std::unique_ptr<parser::ResponseParser> responseParser_;

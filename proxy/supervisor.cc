@@ -40,12 +40,11 @@ class Supervisor {
   Supervisor(uv_loop_t* loop, const conf::Config& config, RuntimeInfo& runtime,
              std::vector<Worker> workers, int reportPipe)
       : config_(config),
-        listeners_(runtime.layout.listeners),
+        listeners_(runtime.firstLayout->listeners),
         workers_(std::move(workers)),
-        adminState_(config, runtime.layout, runtime.metrics,
-                    admin::AdminState::Sources{runtime.configPath, runtime.configLoadedUnixMs,
-                                               runtime.startUnixMs, config.workers,
-                                               [this] { return processes(); },
+        adminState_(runtime.generations, runtime.metrics,
+                    admin::AdminState::Sources{runtime.configPath, runtime.startUnixMs,
+                                               config.workers, [this] { return processes(); },
                                                [this] { return stopRequested_; }}),
         admin_(loop, adminState_) {
     uv_signal_init(loop, &sigterm_);
@@ -323,7 +322,7 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
     std::fprintf(stderr, "hoplite: listening on %s\n", shown.c_str());
   }
   // The listener labels are the bound addresses (the kernel's port for a port 0).
-  runtime.layout.listeners = listeners->shown;
+  runtime.firstLayout->listeners = listeners->shown;
   std::fflush(stderr);
   int reportPipe[2];
   if (::pipe2(reportPipe, O_CLOEXEC) != 0) {

@@ -6,12 +6,14 @@
 #include <csignal>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "conf/config.h"
 #include "proxy/counters.h"
+#include "proxy/observe/generations.h"
 #include "proxy/observe/metric_layout.h"
 #include "proxy/observe/metrics_table.h"
 
@@ -21,10 +23,12 @@ namespace hoplite::proxy {
 // workers: the metrics table mapped before the first fork and its layout, the config file and
 // when it was loaded, and when the process started.
 struct RuntimeInfo {
-  observe::MetricLayout& layout;
+  // Generation 1's layout, whose listener labels are set once the listeners are bound (the
+  // kernel's port for a port 0); `generations` holds it as the current layout.
+  std::shared_ptr<observe::MetricLayout> firstLayout;
+  observe::Generations& generations;
   observe::MetricsTable& metrics;
   std::string configPath;
-  int64_t configLoadedUnixMs = 0;
   int64_t startUnixMs = 0;
 };
 

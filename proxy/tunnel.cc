@@ -11,8 +11,8 @@ void Tunnel::start(Server& server, std::unique_ptr<Socket> client, std::unique_p
                    const conf::Duration& idleTimeout, bool clientSentEof, Labels labels,
                    std::unique_ptr<observe::TunnelRecord> record) {
   // Owned by itself from here on: freed in its last socket's close callback, after close().
-  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof, labels,
-             std::move(record));
+  new Tunnel(server, std::move(client), std::move(upstream), idleTimeout, clientSentEof,
+             std::move(labels), std::move(record));
 }
 
 Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<Socket> upstream,
@@ -22,12 +22,13 @@ Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<S
       client_(std::move(client)),
       upstream_(std::move(upstream)),
       record_(std::move(record)),
+      generation_(std::move(labels.generation)),
       openedNs_(observe::kMetricsRecorded ? uv_hrtime() : 0),
       route_(static_cast<uint16_t>(labels.route)),
       listener_(static_cast<uint16_t>(labels.listener)) {
   server_.registerConnection(this);
   ++server_.counters().tunnelsOpened;
-  server_.metrics().tunnelOpened(route_);
+  generation_->metrics.tunnelOpened(route_);
   client_->setHandler(this);
   upstream_->setHandler(this);
   relay(*client_, *upstream_);
@@ -62,12 +63,12 @@ void Tunnel::close(std::string_view closedBy, std::string_view code, const char*
   }
   ++server_.counters().tunnelsClosed;
   if constexpr (observe::kMetricsRecorded) {
-    server_.metrics().tunnelClosed(route_, code, (uv_hrtime() - openedNs_) / 1000);
+    generation_->metrics.tunnelClosed(route_, code, (uv_hrtime() - openedNs_) / 1000);
   }
   server_.idleSweeper().remove(*this);
   assert(client_ && upstream_ && openSockets_ == 2);  // both are ours until this point
   Socket::dispose(std::move(client_), this);
-  server_.onClientClosed(listener_);
+  server_.onClientClosed(generation_->metrics, listener_);
   Socket::dispose(std::move(upstream_), this);
 }
 
@@ -79,7 +80,7 @@ void Tunnel::onSocketClosed() {
 void Tunnel::relay(Socket& from, Socket& to) {
   if (from.buffered() == 0) return;
   const bool fromClient = &from == client_.get();
-  server_.metrics().tunnelBytes(route_, fromClient, from.buffered());
+  generation_->metrics.tunnelBytes(route_, fromClient, from.buffered());
   if (record_) {
     (fromClient ? record_->bytesFromClient : record_->bytesFromUpstream) += from.buffered();
   }

@@ -7,6 +7,7 @@
 
 #include "conf/config.h"
 #include "proxy/client_connection.h"
+#include "proxy/generation.h"
 #include "proxy/idle_sweeper.h"
 #include "proxy/observe/exchange_record.h"
 #include "proxy/slab_pool.h"
@@ -28,8 +29,11 @@ class Tunnel final : public ClientConnection,
                      private IdleWatched,
                      public SlabAllocated<Tunnel> {
  public:
-  // What the metrics call this tunnel: its route's index and its client's listener's.
+  // What the metrics call this tunnel: its route's index and its client's listener's, in the
+  // layout of `generation` (the handshake's, which the tunnel keeps alive and counts into to the
+  // end, whatever a reload does meanwhile).
   struct Labels {
+    std::shared_ptr<Generation> generation;
     size_t route = 0;
     size_t listener = 0;
   };
@@ -100,6 +104,7 @@ class Tunnel final : public ClientConnection,
   Direction down_;       // upstream -> client
   Phase phase_ = Phase::Relaying;
   std::unique_ptr<observe::TunnelRecord> record_;
+  std::shared_ptr<Generation> generation_;
   uint64_t openedNs_;  // uv_hrtime() at the start, for the duration histogram
   uint16_t route_;
   uint16_t listener_;

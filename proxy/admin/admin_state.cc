@@ -23,60 +23,65 @@ nlohmann::ordered_json timeOrNull(uint64_t unixMs) {
 
 }  // namespace
 
-AdminState::AdminState(const conf::Config& config, const observe::MetricLayout& layout,
-                       const observe::MetricsTable& table, Sources sources)
-    : config_(config), layout_(layout), table_(table), sources_(std::move(sources)) {}
+AdminState::AdminState(const observe::Generations& generations, const observe::MetricsTable& table,
+                       Sources sources)
+    : generations_(generations), table_(table), sources_(std::move(sources)) {}
 
 std::string AdminState::metricsText() const {
   observe::RuntimeFacts runtime;
   runtime.version = HOPLITE_VERSION;
   runtime.startTimeSeconds = seconds(sources_.startUnixMs);
-  runtime.configLoadedSeconds = seconds(sources_.configLoadedUnixMs);
+  runtime.configLoadedSeconds = seconds(generations_.loadedUnixMs());
+  runtime.configGeneration = generations_.number();
+  runtime.reloadsOk = generations_.reloadsOk;
+  runtime.reloadsFailed = generations_.reloadsFailed;
   runtime.workers = sources_.workers;
   const std::vector<pid_t> pids = sources_.processes();
-  return observe::renderPrometheus(layout_, table_.sumCounters(), table_.sumCells(), runtime,
+  return observe::renderPrometheus(generations_.layout(), table_.sumCounters(),
+                                   generations_.foldedCells(table_), runtime,
                                    observe::readProcessFacts(pids));
 }
 
 std::string AdminState::statusJson() const {
-  const std::vector<uint64_t> cells = table_.sumCells();
+  const observe::MetricLayout& layout = generations_.layout();
+  const std::vector<uint64_t> cells = generations_.foldedCells(table_);
   uint64_t connectionsOpen = 0;
-  for (size_t i = 0; i < layout_.listeners.size(); ++i) {
-    connectionsOpen += cells[layout_.acceptedByListener + i] - cells[layout_.closedByListener + i];
+  for (size_t i = 0; i < layout.listeners.size(); ++i) {
+    connectionsOpen += cells[layout.acceptedByListener + i] - cells[layout.closedByListener + i];
   }
   uint64_t tunnelsOpen = 0;
-  for (size_t route = 0; route < layout_.routes.size(); ++route) {
-    tunnelsOpen += cells[layout_.tunnelsOpened + route];
+  for (size_t route = 0; route < layout.routes.size(); ++route) {
+    tunnelsOpen += cells[layout.tunnelsOpened + route];
     for (size_t reason = 0; reason < observe::kTunnelCloseReasons.size(); ++reason) {
       tunnelsOpen -=
-          cells[layout_.tunnelsClosed + route * observe::kTunnelCloseReasons.size() + reason];
+          cells[layout.tunnelsClosed + route * observe::kTunnelCloseReasons.size() + reason];
     }
   }
   nlohmann::ordered_json upstreams = nlohmann::ordered_json::object();
-  for (size_t upstream = 0; upstream < layout_.upstreams.size(); ++upstream) {
+  for (size_t upstream = 0; upstream < layout.upstreams.size(); ++upstream) {
     nlohmann::ordered_json servers = nlohmann::ordered_json::array();
-    for (size_t server = layout_.firstServer[upstream];
-         server < layout_.servers.size() && layout_.servers[server].upstream == upstream;
-         ++server) {
+    for (size_t server = layout.firstServer[upstream];
+         server < layout.servers.size() && layout.servers[server].upstream == upstream; ++server) {
       // The latest news of any worker: the server is up when its last connect succeeded.
-      const uint64_t lastUp = table_.maxCell(layout_.serverLastUp + server);
-      const uint64_t lastDown = table_.maxCell(layout_.serverLastDown + server);
+      const uint64_t lastUp = cells[layout.serverLastUp + server];
+      const uint64_t lastDown = cells[layout.serverLastDown + server];
       const char* state = lastUp == 0 && lastDown == 0 ? "unknown"
                           : lastUp >= lastDown         ? "up"
                                                        : "down";
-      servers.push_back({{"address", layout_.servers[server].text},
+      servers.push_back({{"address", layout.servers[server].text},
                          {"state", state},
                          {"last_connected", timeOrNull(lastUp)},
                          {"last_failed", timeOrNull(lastDown)}});
     }
-    upstreams[layout_.upstreams[upstream]] = {{"servers", std::move(servers)}};
+    upstreams[layout.upstreams[upstream]] = {{"servers", std::move(servers)}};
   }
   const int64_t now = observe::unixMillisecondsNow();
   const nlohmann::ordered_json status = {
       {"version", HOPLITE_VERSION},
       {"uptime_seconds", seconds(now - sources_.startUnixMs)},
       {"config_file", sources_.configPath},
-      {"config_loaded", timeOrNull(static_cast<uint64_t>(sources_.configLoadedUnixMs))},
+      {"config_generation", generations_.number()},
+      {"config_loaded", timeOrNull(static_cast<uint64_t>(generations_.loadedUnixMs()))},
       {"workers", sources_.workers},
       {"draining", sources_.draining()},
       {"connections_open", connectionsOpen},

@@ -9,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "conf/config.h"
-#include "proxy/observe/metric_layout.h"
+#include "proxy/observe/generations.h"
 #include "proxy/observe/metrics_table.h"
 
 namespace hoplite::proxy::admin {
@@ -19,7 +18,6 @@ class AdminState {
  public:
   struct Sources {
     std::string configPath;
-    int64_t configLoadedUnixMs = 0;
     int64_t startUnixMs = 0;
     uint32_t workers = 1;
     // The processes whose resource use process_* sums (this one first).
@@ -28,8 +26,10 @@ class AdminState {
     std::function<bool()> draining;
   };
 
-  AdminState(const conf::Config& config, const observe::MetricLayout& layout,
-             const observe::MetricsTable& table, Sources sources);
+  // `generations`: the config generations of the process that serves the admin listener (the
+  // current one's layout, and every one's cells to fold into it).
+  AdminState(const observe::Generations& generations, const observe::MetricsTable& table,
+             Sources sources);
 
   bool draining() const { return sources_.draining(); }
   // The Prometheus exposition of the counters summed over every slot, read now.
@@ -38,8 +38,7 @@ class AdminState {
   std::string statusJson() const;
 
  private:
-  const conf::Config& config_;
-  const observe::MetricLayout& layout_;
+  const observe::Generations& generations_;
   const observe::MetricsTable& table_;
   Sources sources_;
 };

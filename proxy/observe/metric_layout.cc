@@ -51,7 +51,7 @@ void addProtocols(std::vector<std::string>& protocols, const conf::UpgradeSettin
 
 }  // namespace
 
-MetricLayout::MetricLayout(const conf::Config& config) {
+MetricLayout::MetricLayout(const conf::Config& config, size_t firstCell) : base(firstCell) {
   for (const conf::HostPort& address : config.listen) listeners.push_back(hostPortText(address));
   for (size_t i = 0; i < config.routes.size(); ++i) {
     routes.push_back(config.routes[i].name.empty() ? std::to_string(i) : config.routes[i].name);
@@ -73,7 +73,7 @@ MetricLayout::MetricLayout(const conf::Config& config) {
   protocols.push_back("other");
 
   const size_t routeCount = routes.size();
-  size_t next = 0;
+  size_t next = base;
   const auto take = [&next](size_t cells) {
     const size_t offset = next;
     next += cells;
@@ -95,6 +95,19 @@ MetricLayout::MetricLayout(const conf::Config& config) {
   serverLastDown = take(servers.size());
   rejected = take(kRejections.size());
   cellCount = next;
+}
+
+bool MetricLayout::sameLabels(const MetricLayout& other) const {
+  const auto sameServers = [](const std::vector<ServerLabel>& a,
+                              const std::vector<ServerLabel>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].upstream != b[i].upstream || a[i].text != b[i].text) return false;
+    }
+    return true;
+  };
+  return listeners == other.listeners && routes == other.routes && upstreams == other.upstreams &&
+         protocols == other.protocols && sameServers(servers, other.servers);
 }
 
 size_t MetricLayout::upstreamIndex(std::string_view name) const {

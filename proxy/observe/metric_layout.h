@@ -85,7 +85,14 @@ size_t histogramBucket(uint64_t microseconds);
 inline constexpr std::array<std::string_view, 2> kDirections = {"from_client", "from_upstream"};
 
 struct MetricLayout {
-  explicit MetricLayout(const conf::Config& config);
+  // The cells of `config`'s labels, from cell `firstCell` of each slot on: 0 for the first config
+  // generation; a reload whose labels differ takes the cells after the last ones used
+  // (observe::Generations).
+  explicit MetricLayout(const conf::Config& config, size_t firstCell = 0);
+
+  // Whether `other` has the same label values (listeners, routes, upstreams, servers and
+  // protocols), so that a new generation may count into the cells of this one.
+  bool sameLabels(const MetricLayout& other) const;
 
   // Label values, in config order.
   std::vector<std::string> listeners;  // "127.0.0.1:8080" as the config wrote it
@@ -126,7 +133,8 @@ struct MetricLayout {
   size_t serverLastUp;
   size_t serverLastDown;
   size_t rejected;   // [kRejections row]
-  size_t cellCount;  // the table's size
+  size_t base;       // the first cell
+  size_t cellCount;  // one past the last cell: the part of the table used up to this layout
 };
 
 }  // namespace hoplite::proxy::observe

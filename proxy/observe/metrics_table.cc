@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,32 +10,46 @@
 
 namespace hoplite::proxy::observe {
 
-std::unique_ptr<MetricsTable> MetricsTable::create(size_t slots, size_t cellCount) {
-  const size_t slotBytes = sizeof(Counters) + cellCount * sizeof(CounterCell);
+std::unique_ptr<MetricsTable> MetricsTable::create(size_t slots, size_t cellCount,
+                                                   size_t capacity) {
+  if (cellCount > capacity) {
+    std::fprintf(stderr,
+                 "hoplite: the metrics need %zu cells, more than the %zu there is room for\n",
+                 cellCount, capacity);
+    return nullptr;
+  }
+  const size_t slotBytes = sizeof(Counters) + capacity * sizeof(CounterCell);
   const size_t bytes = slots * slotBytes;
-  // Anonymous shared memory is zeroed, which is what a CounterCell starts as.
-  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  // Anonymous shared memory is zeroed, which is what a CounterCell starts as; NORESERVE: the
+  // room for later generations costs nothing until it is used.
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (memory == MAP_FAILED) {
     std::fprintf(stderr, "hoplite: cannot map %zu bytes for the metrics: %s\n", bytes,
                  std::strerror(errno));
     return nullptr;
   }
-  return std::unique_ptr<MetricsTable>(new MetricsTable(memory, bytes, slots, cellCount));
+  std::unique_ptr<MetricsTable> table(new MetricsTable(memory, bytes, slots, capacity));
+  for (size_t slot = 0; slot < slots; ++slot) table->prepare(slot, 0, cellCount);
+  return table;
 }
 
-MetricsTable::MetricsTable(void* memory, size_t bytes, size_t slots, size_t cellCount)
+MetricsTable::MetricsTable(void* memory, size_t bytes, size_t slots, size_t capacity)
     : memory_(memory),
       bytes_(bytes),
       slots_(slots),
-      cellCount_(cellCount),
-      slotBytes_(sizeof(Counters) + cellCount * sizeof(CounterCell)) {
+      capacity_(capacity),
+      slotBytes_(sizeof(Counters) + capacity * sizeof(CounterCell)) {
   static_assert(alignof(Counters) == alignof(CounterCell));
   for (size_t slot = 0; slot < slots_; ++slot) {
-    char* base = static_cast<char*>(memory_) + slot * slotBytes_;
-    new (base) Counters();
-    CounterCell* cells = reinterpret_cast<CounterCell*>(base + sizeof(Counters));
-    for (size_t i = 0; i < cellCount_; ++i) new (cells + i) CounterCell();
+    new (static_cast<char*>(memory_) + slot * slotBytes_) Counters();
   }
+}
+
+void MetricsTable::prepare(size_t slot, size_t begin, size_t end) {
+  CounterCell* first = reinterpret_cast<CounterCell*>(static_cast<char*>(memory_) +
+                                                      slot * slotBytes_ + sizeof(Counters));
+  for (size_t i = begin; i < end && i < capacity_; ++i) new (first + i) CounterCell();
 }
 
 MetricsTable::~MetricsTable() {
@@ -66,11 +81,12 @@ Counters MetricsTable::sumCounters() const {
   return sum;
 }
 
-std::vector<uint64_t> MetricsTable::sumCells() const {
-  std::vector<uint64_t> sum(cellCount_, 0);
+std::vector<uint64_t> MetricsTable::sumCells(size_t count) const {
+  count = std::min(count, capacity_);
+  std::vector<uint64_t> sum(count, 0);
   for (size_t slot = 0; slot < slots_; ++slot) {
     const CounterCell* cells = cellsAt(slot);
-    for (size_t i = 0; i < cellCount_; ++i) sum[i] += cells[i].load();
+    for (size_t i = 0; i < count; ++i) sum[i] += cells[i].load();
   }
   return sum;
 }

@@ -123,6 +123,13 @@ std::string renderPrometheus(const MetricLayout& layout, const Counters& counter
   out.family("hoplite_config_loaded_timestamp_seconds", "gauge",
              "When the running config was loaded, in Unix seconds.");
   out.sample({}, runtime.configLoadedSeconds);
+  out.family("hoplite_config_generation", "gauge",
+             "The running config's generation: 1 at start, one more for each successful reload.");
+  out.sample({}, runtime.configGeneration);
+  out.family("hoplite_config_reloads_total", "counter",
+             "Reloads (SIGHUP) by result: ok, or failed (the config kept running as it was).");
+  out.sample({{"result", "ok"}}, runtime.reloadsOk);
+  out.sample({{"result", "failed"}}, runtime.reloadsFailed);
   out.family("hoplite_workers", "gauge", "Worker processes configured (1: a single process).");
   out.sample({}, uint64_t{runtime.workers});
 

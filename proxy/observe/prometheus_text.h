@@ -27,12 +27,15 @@ struct RuntimeFacts {
   std::string_view version;
   double startTimeSeconds = 0;     // Unix time the process (the supervisor) started serving
   double configLoadedSeconds = 0;  // Unix time its config was loaded
+  uint64_t configGeneration = 1;   // 1 at start, one more for each successful reload
+  uint64_t reloadsOk = 0;
+  uint64_t reloadsFailed = 0;
   uint32_t workers = 1;
 };
 
 // Every family, with HELP and TYPE lines, series in the layout's label order. `cells` is
-// MetricTable::sumCells(), `counters` its sumCounters(); both come from one table, so that the
-// exposition and the exit line agree.
+// Generations::foldedCells(), `counters` the table's sumCounters(); both come from one table, so
+// that the exposition and the exit line agree.
 std::string renderPrometheus(const MetricLayout& layout, const Counters& counters,
                              const std::vector<uint64_t>& cells, const RuntimeFacts& runtime,
                              const ProcessFacts& process);

@@ -29,7 +29,7 @@ class WorkerMetrics {
 
   const MetricLayout& layout() const { return layout_; }
   // The fixed counters of the exit line (proxy/counters.h), in the same slot.
-  Counters& counters() { return counters_; }
+  Counters& counters() const { return counters_; }
 
   void connectionAccepted(size_t listener) {
     if constexpr (!kMetricsRecorded) return;

@@ -36,8 +36,8 @@ REJECTIONS = [("400", "bad_request"), ("404", "no_route"), ("405", "method_not_a
               ("505", "version_not_supported")]
 TIMEOUTS = ["client_header", "client_idle", "client_body", "upstream_connect",
             "upstream_response", "tunnel_idle", "shutdown_drain"]
-STATUS_KEYS = ["version", "uptime_seconds", "config_file", "config_loaded", "workers", "draining",
-               "connections_open", "tunnels_open", "upstreams"]
+STATUS_KEYS = ["version", "uptime_seconds", "config_file", "config_generation", "config_loaded",
+               "workers", "draining", "connections_open", "tunnels_open", "upstreams"]
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 BAD_REQUEST = b"GET /bad HTTP/1.1\r\nHost : app.test\r\n\r\n"  # a space before the colon: 400
 
@@ -382,6 +382,9 @@ class PathsAndMethods(AdminTestCase):
                 for value in values:
                     self.assertEqual(metrics.histogram(family, **{labels: value}), 0)
         self.assertEqual(metrics.value("hoplite_workers"), 1)
+        self.assertEqual(metrics.value("hoplite_config_generation"), 1)
+        self.assertFamily(metrics, "hoplite_config_reloads_total", ("result",),
+                          {("ok",): 0, ("failed",): 0})
         self.assertEqual(metrics.value("hoplite_log_lines_dropped_total"), 0)
         for gauge in ("hoplite_start_time_seconds", "hoplite_config_loaded_timestamp_seconds",
                       "process_start_time_seconds", "process_resident_memory_bytes",

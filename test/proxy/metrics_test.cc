@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
 
 #include "proxy/admin/admin_pages.h"
 #include "proxy/admin/admin_state.h"
+#include "proxy/observe/generations.h"
 #include "proxy/observe/metric_layout.h"
 #include "proxy/observe/metrics_table.h"
 #include "proxy/observe/prometheus_text.h"
@@ -146,7 +148,8 @@ TEST_CASE("proxy: the exposition shows what was counted, summed over the slots",
   ProcessFacts process;
   process.residentBytes = 4096;
   const std::string text =
-      "\n" + renderPrometheus(layout, table->sumCounters(), table->sumCells(), runtime, process);
+      "\n" + renderPrometheus(layout, table->sumCounters(), table->sumCells(layout.cellCount),
+                              runtime, process);
   CHECK(lineOf(text, "hoplite_build_info{version=\"9.9.9\"}") ==
         "hoplite_build_info{version=\"9.9.9\"} 1");
   CHECK(lineOf(text, "hoplite_connections_accepted_total{listener=\"127.0.0.1:8080\"}")
@@ -198,6 +201,88 @@ TEST_CASE("proxy: the exposition shows what was counted, summed over the slots",
   CHECK(text.find("# TYPE process_cpu_seconds_total counter\n") != std::string::npos);
 }
 
+TEST_CASE("proxy: a reload that keeps every label counts on in the same cells",
+          "[proxy][metrics][reload]") {
+  const conf::Config config = twoUpstreams();
+  auto first = std::make_shared<MetricLayout>(config);
+  first->listeners = {"127.0.0.1:8080", "[::1]:8081"};
+  Generations generations(first, 1000);
+  conf::Config retimed = config;
+  retimed.timeouts.clientIdle = std::chrono::seconds(5);
+  retimed.routes[1].upstream = "api";  // another upstream, the same labels
+  std::string problem;
+  const auto next = generations.layoutFor(retimed, first->listeners, 1 << 20, problem);
+  REQUIRE(next);
+  CHECK(next->base == first->base);
+  CHECK(next->cellCount == first->cellCount);
+  CHECK(next->routeUpstream[1] == next->upstreamIndex("api"));
+  generations.adopt(next, 2000);
+  CHECK(generations.number() == 2);
+  CHECK(generations.loadedUnixMs() == 2000);
+  // A different bound port is a different label.
+  const auto moved =
+      generations.layoutFor(retimed, {"127.0.0.1:9999", "[::1]:8081"}, 1 << 20, problem);
+  REQUIRE(moved);
+  CHECK(moved->base == first->cellCount);
+}
+
+TEST_CASE(
+    "proxy: a reload with new labels takes new cells, and the counts fold into the current "
+    "labels",
+    "[proxy][metrics][reload]") {
+  const conf::Config config = twoUpstreams();
+  auto first = std::make_shared<MetricLayout>(config);
+  const std::vector<std::string> listeners = {"127.0.0.1:8080", "[::1]:8081"};
+  first->listeners = listeners;
+  const auto table = MetricsTable::create(2, first->cellCount, 1 << 16);
+  REQUIRE(table);
+  Generations generations(first, 1000);
+  WorkerMetrics old(*first, table->counters(0), table->cells(0));
+  old.connectionAccepted(0);
+  old.exchangeDone(0, 200, 500);                        // route "api"
+  old.exchangeDone(2, 404, 500);                        // route "2", dropped below
+  old.connectFailed(0, ConnectFailure::Refused, 7000);  // api's 10.0.0.11:8000
+
+  // Route "2" goes, a route "new" comes; the "web" upstream loses a server.
+  conf::Config next = config;
+  next.routes[2].name = "new";
+  next.upstreams["web"].servers = {{"127.0.0.1", 3001}};
+  std::string problem;
+  const auto layout = generations.layoutFor(next, listeners, table->capacity(), problem);
+  REQUIRE(layout);
+  CHECK(layout->base == first->cellCount);
+  table->prepare(1, layout->base, layout->cellCount);
+  generations.adopt(layout, 2000);
+  WorkerMetrics fresh(*layout, table->counters(1), table->cells(1));
+  fresh.connectionAccepted(0);
+  fresh.exchangeDone(0, 201, 500);
+  fresh.exchangeDone(2, 500, 500);  // route "new"
+  fresh.connected(0, 9000);
+  old.exchangeDone(0, 200, 500);  // an exchange still on the first generation ends
+  old.connectionClosed(0);
+
+  const std::vector<uint64_t> cells = generations.foldedCells(*table);
+  REQUIRE(cells.size() == layout->cellCount);
+  const auto requests = [&](size_t route, size_t code) {
+    return cells[layout->requests + route * kStatusClasses + code];
+  };
+  CHECK(requests(0, 1) == 3);  // "api" 2xx: two before and after the reload, one after
+  CHECK(requests(2, 3) == 0);  // "new" 4xx: route "2"'s 404 is not its count
+  CHECK(requests(2, 4) == 1);
+  CHECK(cells[layout->acceptedByListener] == 2);
+  CHECK(cells[layout->closedByListener] == 1);
+  const size_t api = layout->firstServer[layout->upstreamIndex("api")];
+  CHECK(cells[layout->connectFailures + api * kConnectFailures] == 1);
+  CHECK(cells[layout->serverLastDown + api] == 7000);
+  CHECK(cells[layout->serverLastUp + api] == 9000);  // fresh.connected(0): api is server 0
+
+  // Room runs out: the reload is refused, with why.
+  const auto tooBig =
+      generations.layoutFor(config, {"127.0.0.1:1", "[::1]:2"}, layout->cellCount + 10, problem);
+  CHECK_FALSE(tooBig);
+  CHECK(problem.find("restart hoplite to apply this config") != std::string::npos);
+}
+
 TEST_CASE("proxy: a forked process's counts reach the parent through the shared table",
           "[proxy][metrics]") {
   const MetricLayout layout(twoUpstreams());
@@ -217,7 +302,7 @@ TEST_CASE("proxy: a forked process's counts reach the parent through the shared 
   REQUIRE(::waitpid(child, &status, 0) == child);
   REQUIRE(WIFEXITED(status));
   CHECK(table->sumCounters().requests.load() == 42);
-  CHECK(table->sumCells()[layout.acceptedByListener + 1] == 1);
+  CHECK(table->sumCells(layout.cellCount)[layout.acceptedByListener + 1] == 1);
   CHECK(table->maxCell(layout.serverLastDown + 0) == 5000);
   CHECK(table->maxCell(layout.serverLastUp + 0) == 0);
 }
@@ -235,17 +320,15 @@ TEST_CASE("proxy: the admin listener's answers by method and path", "[proxy][adm
   conf::Route route;
   route.upstream = "app";
   config.routes = {route};
-  const observe::MetricLayout layout(config);
-  const auto metrics = observe::MetricsTable::create(1, layout.cellCount);
+  const auto layout = std::make_shared<const observe::MetricLayout>(config);
+  const auto metrics = observe::MetricsTable::create(1, layout->cellCount);
   REQUIRE(metrics);
+  const observe::Generations generations(layout, 1000);
   bool draining = false;
-  AdminState::Sources sources{"/etc/hoplite.json",
-                              1000,
-                              1000,
-                              1,
+  AdminState::Sources sources{"/etc/hoplite.json", 1000, 1,
                               [] { return std::vector<pid_t>{::getpid()}; },
                               [&draining] { return draining; }};
-  const AdminState state(config, layout, *metrics, std::move(sources));
+  const AdminState state(generations, *metrics, std::move(sources));
 
   const auto [method, target, status, bodyStart] =
       GENERATE(table<std::string, std::string, uint16_t, std::string>({
