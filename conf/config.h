@@ -101,6 +101,7 @@ struct Upstream {
   std::string name;
   std::vector<HostPort> servers;
   uint32_t keepalive = 32;  // idle keep-alive connections kept per upstream
+  bool operator==(const Upstream&) const = default;
 };
 
 struct Route {

@@ -815,6 +815,11 @@ FeedResult RequestParser::finish() {
 void RequestParser::setBodyHandler(BodyHandler handler) {
   impl_->body_ = std::move(handler);
 }
+void RequestParser::restartWithLimits(ParserLimits limits) {
+  auto fresh = std::make_unique<Impl>(limits);
+  fresh->body_ = std::move(impl_->body_);
+  impl_ = std::move(fresh);
+}
 RequestHead& RequestParser::head() {
   return impl_->request_;
 }

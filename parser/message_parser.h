@@ -60,6 +60,9 @@ class RequestParser {
   FeedResult finish();
 
   void setBodyHandler(BodyHandler handler);
+  // Between messages only (betweenMessages()): the next message is parsed under `limits` (a
+  // reloaded config's), by a fresh parser state; the body handler is kept.
+  void restartWithLimits(ParserLimits limits);
   RequestHead& head();
   const HeaderList& trailers() const;
   const ParseError& error() const;

@@ -11,6 +11,9 @@ class ClientConnection {
   virtual void beginDrain() = 0;
   // shutdown_drain expired (or a second signal): close now.
   virtual void forceClose() = 0;
+  // A reload made a new config generation current. A connection idle between requests moves to
+  // it now; one in the middle of an exchange does so when the exchange ends; a tunnel never does.
+  virtual void reloaded() {}
 
  protected:
   ~ClientConnection() = default;

@@ -139,8 +139,10 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const conf::Config> first, Serve
   uv_signal_init(loop_, &drainSignal_);
   uv_signal_init(loop_, &secondSignal_);
   uv_signal_init(loop_, &reopenSignal_);
+  uv_signal_init(loop_, &reloadSignal_);
   uv_timer_init(loop_, &drainTimer_);
-  drainSignal_.data = secondSignal_.data = reopenSignal_.data = drainTimer_.data = this;
+  drainSignal_.data = secondSignal_.data = reopenSignal_.data = reloadSignal_.data =
+      drainTimer_.data = this;
 }
 
 // Runs after uv_run returned, i.e. after every close callback: nothing here is still in use.
@@ -151,6 +153,7 @@ bool Server::start() {
   uv_signal_start(&drainSignal_, &Server::onSignal, SIGTERM);
   uv_signal_start(&secondSignal_, &Server::onSignal, worker ? kForceStopSignal : SIGINT);
   uv_signal_start(&reopenSignal_, &Server::onReopenSignal, kReopenLogsSignal);
+  uv_signal_start(&reloadSignal_, &Server::onReloadSignal, SIGHUP);
   surplusTimer_.start(kTrimPeriod);
   std::string logError;
   if (!accessLog_.open(config().log.access, logError)) {
@@ -187,15 +190,32 @@ bool Server::start() {
   return true;
 }
 
-Server::Listener& Server::addListener() {
+std::unique_ptr<Server::Listener> Server::newListener() {
   auto listener = std::make_unique<Listener>();
   listener->server = this;
-  listener->index = listeners_.size();
   uv_tcp_init(loop_, &listener->handle);
   listener->handle.data = listener.get();
   listener->open = true;
-  listeners_.push_back(std::move(listener));
+  return listener;
+}
+
+Server::Listener& Server::addListener() {
+  listeners_.push_back(newListener());
+  listeners_.back()->index = listeners_.size() - 1;
   return *listeners_.back();
+}
+
+void Server::retireListener(std::unique_ptr<Listener> listener) {
+  listener->open = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener->handle), &Server::onRetiredListenerClosed);
+  retiredListeners_.push_back(std::move(listener));
+}
+
+void Server::onRetiredListenerClosed(uv_handle_t* handle) {
+  Listener* closed = static_cast<Listener*>(handle->data);
+  auto& retired = closed->server->retiredListeners_;
+  std::erase_if(retired,
+                [closed](const std::unique_ptr<Listener>& l) { return l.get() == closed; });
 }
 
 bool Server::startInheritedListener(int fd) {
@@ -210,6 +230,11 @@ bool Server::startInheritedListener(int fd) {
 }
 
 bool Server::startListener(const conf::HostPort& address, bool ipv6Only) {
+  return bindListener(addListener(), address, ipv6Only);
+}
+
+bool Server::bindListener(Listener& l, const conf::HostPort& address, bool ipv6Only) {
+  l.address = address;
   std::string shown;
   if (address.host.find(':') != std::string::npos) {
     shown.append("[").append(address.host).append("]");
@@ -222,7 +247,6 @@ bool Server::startListener(const conf::HostPort& address, bool ipv6Only) {
     std::fprintf(stderr, "hoplite: cannot resolve listen address %s\n", shown.c_str());
     return false;
   }
-  Listener& l = addListener();
   const int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress),
                              ipv6Only ? UV_TCP_IPV6ONLY : 0);
   if (rc != 0) {
@@ -450,6 +474,7 @@ void Server::finishShutdownIfDone() {
   closeStopSignal(&drainSignal_, &Server::onHandleClosed);
   closeStopSignal(&secondSignal_, &Server::onHandleClosed);
   closeStopSignal(&reopenSignal_, &Server::onHandleClosed);  // ignored, not fatal, from now on
+  closeStopSignal(&reloadSignal_, &Server::onHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&drainTimer_), &Server::onHandleClosed);
   idleSweeper_.close();
   heapTrimmer_.close();

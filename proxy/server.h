@@ -65,6 +65,10 @@ class Server {
   // returns once everything is closed. Idempotent.
   void beginShutdown();
 
+  // SIGHUP from now on reloads the config from `configPath` (Server::reload). A single process
+  // only: a worker ignores SIGHUP (its supervisor owns the config).
+  void enableReload(std::string configPath) { configPath_ = std::move(configPath); }
+
   uv_loop_t* loop() const { return loop_; }
   // The current generation: what a request whose head completes now is served with.
   const std::shared_ptr<Generation>& generation() const { return generation_; }
@@ -107,10 +111,18 @@ class Server {
     bool open = false;
     bool acceptPending = false;  // a connection waits while we are at max_connections
     uint16_t port = 0;           // the bound port (read back once: the config may say 0)
-    size_t index = 0;            // in `listen` order: the metrics' listener label
+    size_t index = 0;            // in the current `listen` order: the metrics' listener label
+    conf::HostPort address;      // as the config wrote it (a reload keeps a listener it names)
   };
 
   bool startListener(const conf::HostPort& address, bool ipv6Only);
+  // Binds `listener` to `address` and listens; false after logging why.
+  bool bindListener(Listener& listener, const conf::HostPort& address, bool ipv6Only);
+  // A listener handle not yet in listeners_.
+  std::unique_ptr<Listener> newListener();
+  // Closes a listener that a reload removed (or failed to add); freed in its close callback.
+  void retireListener(std::unique_ptr<Listener> listener);
+  static void onRetiredListenerClosed(uv_handle_t* handle);
   bool startInheritedListener(int fd);
   // Makes `listener` accept (and read back its port); false after logging why.
   bool listenOn(Listener& listener, const std::string& shown);
@@ -126,6 +138,15 @@ class Server {
   void notifyStatusIfMain(std::string_view status) const;
   // kReopenLogsSignal: the log files are opened again by name (after logrotate renamed them).
   static void onReopenSignal(uv_signal_t* handle, int signum);
+  static void onReloadSignal(uv_signal_t* handle, int signum);
+  // SIGHUP (server_reload.cc): reads and validates the config file; with any error, or a change
+  // that needs a restart, or a listener that cannot be bound, logs why and changes nothing.
+  // Otherwise binds the added listeners, closes the removed ones, and makes the new config the
+  // current generation: requests whose head completes from now on use it; exchanges in flight
+  // and tunnels keep theirs. Upstream pools whose settings did not change are kept.
+  void reload();
+  // The reload's work; false (after logging why) when the running config stays.
+  bool applyReload();
   void onDrainTimeout();
   // Once per kTrimPeriod: the read buffers and the idle upstream connections that the loop did
   // not use in the whole period are freed or closed (BufferPool, UpstreamPool::trimSurplus).
@@ -139,13 +160,16 @@ class Server {
   ServerMetrics metricsHome_;
   std::shared_ptr<Generation> generation_;
   RequestIdSource requestIds_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Listener>> listeners_;         // in the current `listen` order
+  std::vector<std::unique_ptr<Listener>> retiredListeners_;  // closing
   std::unordered_set<ClientConnection*> connections_;
   uint64_t openClients_ = 0;
   std::vector<int> inheritedListeners_;
   uv_signal_t drainSignal_;   // SIGTERM
   uv_signal_t secondSignal_;  // SIGINT; a worker's kForceStopSignal
   uv_signal_t reopenSignal_;  // kReopenLogsSignal (SIGUSR1)
+  uv_signal_t reloadSignal_;  // SIGHUP
+  std::string configPath_;    // what SIGHUP reloads; empty in a worker
   uv_timer_t drainTimer_;
   bool debugLog_ = false;  // before the members whose constructors read it
   IdleSweeper idleSweeper_;

@@ -1,8 +1,10 @@
 #include "proxy/service_notify.h"
 
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -29,6 +31,14 @@ std::string durationText(std::chrono::milliseconds duration) {
 
 void notifyReady(std::string_view status) {
   send("READY=1", status);
+}
+
+void notifyReloading(std::string_view status) {
+  struct timespec now;
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const uint64_t usec =
+      static_cast<uint64_t>(now.tv_sec) * 1000000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
+  send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec), status);
 }
 
 void notifyStopping(std::string_view status) {

@@ -19,6 +19,9 @@ namespace hoplite::proxy {
 
 // Listening and serving: READY=1 with STATUS=`status` (e.g. "serving on 127.0.0.1:8080").
 void notifyReady(std::string_view status);
+// A reload begins: RELOADING=1 with MONOTONIC_USEC= (CLOCK_MONOTONIC now, which systemd 253 and
+// later require with it) and STATUS=`status`. READY=1 (notifyReady) ends it, whatever the outcome.
+void notifyReloading(std::string_view status);
 // The first stop request: STOPPING=1 with STATUS=`status`.
 void notifyStopping(std::string_view status);
 // STATUS=`status` alone.

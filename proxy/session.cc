@@ -1,5 +1,6 @@
 #include "proxy/session.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstring>
@@ -282,17 +283,49 @@ void Session::forceClose() {
   cutExchange("shutdown_drain", "shutdown drain expired");
 }
 
+void Session::reloaded() {
+  if (phase_ != Phase::AwaitingRequestHead || !requestParser_.betweenMessages() ||
+      client_->buffered() != 0) {
+    return;  // in an exchange: it moves when the exchange ends (enterPhase)
+  }
+  adoptCurrentGeneration();
+  if (listenerRemoved_) close("its listener was removed by a reload");
+}
+
+void Session::adoptCurrentGeneration() {
+  const std::shared_ptr<Generation>& current = server_.generation();
+  if (generation_ == current || listenerRemoved_) return;
+  // The metrics' listener label is the bound address, which a listener keeps across reloads.
+  const std::vector<std::string>& listeners = current->layout->listeners;
+  const auto found = std::find(listeners.begin(), listeners.end(), peer_.listenerName);
+  if (found == listeners.end()) {
+    listenerRemoved_ = true;
+    return;
+  }
+  generation_ = current;
+  listener_ = static_cast<uint16_t>(found - listeners.begin());
+  peerTrusted_ = policy::isTrustedPeer(peer_, config().forwarded);
+  if (requestParser_.betweenMessages()) {
+    requestParser_.restartWithLimits(requestLimits(config().limits));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Phases, timers and backpressure
 
 void Session::enterPhase(Phase next) {
   if (phase_ == Phase::Closing) return;
   phase_ = next;
+  if (next == Phase::AwaitingRequestHead) {
+    upstreamTimer_.stop();
+    resetExchange();
+    // The exchange that ended let go of its route: the next request sees a reload.
+    adoptCurrentGeneration();
+    exchange_.closeAfter = listenerRemoved_;
+  }
   const conf::Timeouts& global = config().timeouts;
   switch (next) {
     case Phase::AwaitingRequestHead:
-      upstreamTimer_.stop();
-      resetExchange();
       // Freed now rather than when the next response head replaces it: the same one free per
       // exchange, but an idle client no longer holds the last head.
       std::string().swap(heldClientHead_);

@@ -45,6 +45,7 @@ class Session final : public ClientConnection, private SocketHandler {
 
   void beginDrain() override;
   void forceClose() override;
+  void reloaded() override;
 
  private:
   // Named after what the session waits for. Every change goes through enterPhase().
@@ -134,6 +135,10 @@ class Session final : public ClientConnection, private SocketHandler {
 
   // The config this connection's current exchange is served with.
   const conf::Config& config() const { return *generation_->config; }
+  // Between requests: moves to the server's current generation, unless this connection's
+  // listener is not in it (a reload removed it): then it stays on its own and closes after its
+  // next response.
+  void adoptCurrentGeneration();
 
   // Request side.
   void processClientInput();
@@ -259,6 +264,7 @@ class Session final : public ClientConnection, private SocketHandler {
   // Whether the peer is inside forwarded.trusted_proxies (its request IDs are kept): decided
   // once per connection and generation, not per request.
   bool peerTrusted_;
+  bool listenerRemoved_ = false;  // a reload removed the listener that accepted this connection
   parser::RequestParser requestParser_;
   std::unique_ptr<parser::ResponseParser> responseParser_;
   // True while responseParser_->feed() runs. Its body handler can end the session (a client

@@ -41,6 +41,7 @@ class UpstreamPool final : private SocketHandler {
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   const std::string& name() const { return upstream_.name; }
+  const conf::Upstream& settings() const { return upstream_; }
   size_t serverCount() const { return upstream_.servers.size(); }
   const conf::HostPort& server(size_t index) const { return upstream_.servers[index]; }
   // "10.0.0.11:8000" or "[fd00::1]:8000" for server `index`, formatted once, for logs.

@@ -14,6 +14,7 @@ import signal
 import socket
 import struct
 import subprocess
+import time
 import unittest
 
 import harness
@@ -113,6 +114,27 @@ class Notify(harness.E2ETestCase):
     def test_with_workers_only_the_supervisor_notifies(self):
         self.check_ready_then_stopping(workers=2)
 
+    def test_a_reload_is_reloading_then_ready_with_the_monotonic_clock(self):
+        proc, port = self.start()
+        ready, _ = self.receive()
+        self.assertEqual(ready.get("READY"), "1", ready)
+        before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        proc.send_signal(signal.SIGHUP)
+        reloading, sender = self.receive()
+        after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self.assertEqual(sender, proc.pid)
+        self.assertEqual(reloading.get("RELOADING"), "1", reloading)
+        # systemd 253 and later want the time the reload began, on CLOCK_MONOTONIC.
+        self.assertTrue(before <= int(reloading["MONOTONIC_USEC"]) <= after, reloading)
+        self.assertRegex(reloading["STATUS"], r"^reloading .*hoplite\.json$")
+        done, sender = self.receive()
+        self.assertEqual((done, sender),
+                         ({"READY": "1", "STATUS": f"serving on 127.0.0.1:{port}"}, proc.pid))
+        proc.wait_for_line(r"^hoplite: reload: .*: generation 2 serving$")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.receive()[0].get("STOPPING"), "1")
+        self.assertEqual(proc.wait(harness.STOP_TIMEOUT), 0, proc.stderr.text())
+
     def test_stopping_with_a_shutdown_delay_says_so_then_draining(self):
         proc, _ = self.start(timeouts={"shutdown_delay": "500ms"})
         ready, _ = self.receive()
@@ -168,6 +190,7 @@ class Unit(harness.E2ETestCase):
         self.assertEqual(settings["ExecStartPre"],
                          "/usr/bin/hoplite --check -c /etc/hoplite/hoplite.json")
         self.assertEqual(settings["KillSignal"], "SIGTERM")
+        self.assertEqual(settings["ExecReload"], "/bin/kill -HUP $MAINPID")
         self.assertEqual(settings["LimitNOFILE"], "1048576")
         self.assertEqual(settings["AmbientCapabilities"], "CAP_NET_BIND_SERVICE")
         self.assertEqual(settings["NoNewPrivileges"], "yes")

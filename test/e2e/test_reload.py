@@ -1,0 +1,285 @@
+"""SIGHUP: hoplite re-reads its config file and applies it inside the running process. Requests
+whose head completes afterwards use the new config; a WebSocket opened before keeps echoing and a
+response in flight completes from the backend it started on. A broken config changes nothing.
+Listeners the new config keeps keep their sockets; added ones are bound, removed ones closed.
+"""
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import unittest
+import urllib.request
+
+import harness
+from harness import build_request, build_response, transform
+from test_tunnel import upgrade_request
+
+ADMIN = {"listen": "127.0.0.1:0"}
+
+
+def answer_as(name, released=None, arrived=None):
+    """A fake backend's handler: each request is answered with a body naming the backend and the
+    target. An upgrade request becomes a tunnel that sends back transform() of what it gets; a
+    request for /slow sets `arrived`, then waits for `released`."""
+
+    def handler(peer, index):
+        while True:
+            try:
+                request = peer.read_request()
+            except (AssertionError, OSError, EOFError):
+                return  # the connection ended between requests
+            if request.header("Upgrade"):
+                accept_upgrade_from(peer, request)
+                pending = bytes(peer.buf)
+                peer.buf.clear()
+                while True:
+                    data = pending or peer.sock.recv(65536)
+                    pending = b""
+                    if not data:
+                        return
+                    peer.send(transform(data))
+            if request.target == "/slow":
+                arrived.set()
+                assert released.wait(harness.IO_TIMEOUT), "the slow response was never released"
+            body = f"{name} {request.target}".encode()
+            peer.send(build_response(200, "OK", [("Content-Length", str(len(body)))], body))
+
+    return handler
+
+
+def accept_upgrade_from(peer, request):
+    peer.send(build_response(101, "Switching Protocols", [
+        ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Accept", harness.ws_accept(request.header("Sec-WebSocket-Key")))]))
+
+
+class ReloadTestCase(harness.E2ETestCase):
+    def rewrite(self, proxy, config):
+        with open(proxy.config_path, "w") as f:
+            json.dump(config, f, indent=2)
+        proxy.config = config
+
+    def reload(self, proxy, config, generation):
+        """Writes `config`, sends SIGHUP and waits until hoplite says it serves `generation`."""
+        self.rewrite(proxy, config)
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_line(rf"^hoplite: reload: .*: generation {generation} serving$",
+                            harness.IO_TIMEOUT)
+
+    def get(self, peer, target):
+        peer.send(build_request("GET", target, [("Host", "app.test")]))
+        response = peer.read_response()
+        self.assertEqual(response.status, 200, response)
+        return response.body.decode()
+
+    def metrics(self, proxy):
+        with urllib.request.urlopen(proxy.admin_url("/metrics"), timeout=harness.IO_TIMEOUT) as r:
+            return r.read().decode()
+
+    def status(self, proxy):
+        with urllib.request.urlopen(proxy.admin_url("/status"), timeout=harness.IO_TIMEOUT) as r:
+            return json.loads(r.read())
+
+
+def two_upstreams(a, b, route_to):
+    return {"a": {"servers": [a.address]}, "b": {"servers": [b.address]}}, \
+        [{"upstream": route_to}]
+
+
+class Routes(ReloadTestCase):
+    def test_the_next_request_goes_to_the_new_upstream_while_open_ones_finish_on_the_old(self):
+        released, arrived = threading.Event(), threading.Event()
+        a = self.fake_backend(answer_as("a", released, arrived))
+        b = self.fake_backend(answer_as("b"))
+        upstreams, routes = two_upstreams(a, b, "a")
+        proxy = self.hoplite([], upstreams=upstreams, routes=routes, admin=ADMIN)
+        config = dict(proxy.config)
+
+        kept = self.connect(proxy.port)
+        self.assertEqual(self.get(kept, "/first"), "a /first")
+        tunnel = self.connect(proxy.port)
+        _, request = upgrade_request()
+        tunnel.send(request)
+        self.assertEqual(tunnel.read_response().status, 101)
+        tunnel.send(b"before the reload")
+        self.assertEqual(tunnel.read_exact(17), transform(b"before the reload"))
+        slow = self.connect(proxy.port)
+        slow.send(build_request("GET", "/slow", [("Host", "app.test")]))
+        self.assertTrue(arrived.wait(harness.IO_TIMEOUT), "the slow request never reached a")
+
+        config["routes"] = [{"upstream": "b"}]
+        self.reload(proxy, config, 2)
+
+        # A new connection, and the next request on one kept alive from before: the new route.
+        fresh = self.connect(proxy.port)
+        self.assertEqual(self.get(fresh, "/after"), "b /after")
+        self.assertEqual(self.get(kept, "/second"), "b /second")
+        # The tunnel is untouched and still reaches a.
+        tunnel.send(b"after the reload")
+        self.assertEqual(tunnel.read_exact(16), transform(b"after the reload"))
+        # The response in flight completes from a.
+        released.set()
+        response = slow.read_response()
+        self.assertEqual((response.status, response.body), (200, b"a /slow"))
+        # Its connection's next request is served with the new config.
+        self.assertEqual(self.get(slow, "/next"), "b /next")
+
+        status = self.status(proxy)
+        self.assertEqual(status["config_generation"], 2)
+        self.assertEqual(status["tunnels_open"], 1)
+        metrics = self.metrics(proxy)
+        self.assertIn('hoplite_config_reloads_total{result="ok"} 1\n', metrics)
+        self.assertIn("hoplite_config_generation 2\n", metrics)
+        # The route's label ("0") is the same: its count goes on across the reload.
+        self.assertIn('hoplite_requests_total{route="0",code="2xx"} 5\n', metrics)
+        pid = proxy.pid
+        tunnel.close()
+        counters = self.stop_hoplite(proxy)
+        self.assertEqual(proxy.pid, pid)
+        self.assertCounters(counters, requests=6, tunnels_opened=1, errors_5xx=0)
+
+    def test_a_broken_config_leaves_everything_as_it_was(self):
+        a = self.fake_backend(answer_as("a"))
+        b = self.fake_backend(answer_as("b"))
+        upstreams, routes = two_upstreams(a, b, "a")
+        proxy = self.hoplite([], upstreams=upstreams, routes=routes, admin=ADMIN)
+        broken = dict(proxy.config)
+        broken["routes"] = [{"upstream": "b"}]
+        broken["timeouts"] = {"client_idle": "10 parsecs", "shutdown_drain": "3s"}
+        broken["limits"] = {"max_header_bytes": -1}
+        self.rewrite(proxy, broken)
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_line(r"^hoplite: reload: failed; generation 1 goes on serving, unchanged$",
+                            harness.IO_TIMEOUT)
+        text = proxy.stderr.text()
+        # Every error, with its JSON path, as --check prints them.
+        self.assertRegex(text, r"hoplite: reload: .*hoplite\.json: /timeouts/client_idle: ")
+        self.assertRegex(text, r"hoplite: reload: .*hoplite\.json: /limits/max_header_bytes: ")
+        peer = self.connect(proxy.port)
+        self.assertEqual(self.get(peer, "/still"), "a /still")
+        metrics = self.metrics(proxy)
+        self.assertIn('hoplite_config_reloads_total{result="failed"} 1\n', metrics)
+        self.assertIn('hoplite_config_reloads_total{result="ok"} 0\n', metrics)
+        self.assertIn("hoplite_config_generation 1\n", metrics)
+        # A file that cannot be read fails the same way.
+        os.unlink(proxy.config_path)
+        proxy.send_signal(signal.SIGHUP)
+        harness.wait_until(lambda: 'result="failed"} 2\n' in self.metrics(proxy),
+                           what="the second failed reload to be counted")
+        self.assertEqual(self.get(peer, "/again"), "a /again")
+        self.stop_hoplite(proxy)
+
+    def test_a_change_that_needs_a_restart_is_refused_with_its_key(self):
+        a = self.fake_backend(answer_as("a"))
+        proxy = self.hoplite([a])
+        changed = dict(proxy.config)
+        changed["workers"] = 2
+        self.rewrite(proxy, changed)
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_line(r"^hoplite: reload: .*: /workers: changing the number of workers "
+                            r"needs a restart$", harness.IO_TIMEOUT)
+        proxy.wait_for_line(r"^hoplite: reload: failed; generation 1", harness.IO_TIMEOUT)
+        self.assertEqual(self.get(self.connect(proxy.port), "/x"), "a /x")
+        self.stop_hoplite(proxy)
+
+
+class Listeners(ReloadTestCase):
+    def test_a_listener_added_and_one_removed(self):
+        a = self.fake_backend(answer_as("a"))
+        proxy = self.hoplite([a])
+        first = proxy.port
+        idle = self.connect(first)
+        self.assertEqual(self.get(idle, "/one"), "a /one")
+
+        # Added: 127.0.0.2 (loopback too) on a port the kernel picks.
+        config = dict(proxy.config)
+        config["listen"] = ["127.0.0.1:0", "127.0.0.2:0"]
+        self.reload(proxy, config, 2)
+        added = int(proxy.wait_for_line(r"^hoplite: listening on 127\.0\.0\.2:(\d+)$").group(1))
+        peer = harness.Peer(socket.create_connection(("127.0.0.2", added), harness.IO_TIMEOUT))
+        self.addCleanup(peer.close)
+        self.assertEqual(self.get(peer, "/two"), "a /two")
+        # The kept listener is the same socket: its port did not change, and it still serves.
+        self.assertEqual(self.get(self.connect(first), "/kept"), "a /kept")
+
+        # Removed: the first one. It refuses from now on; its idle connection is closed.
+        config["listen"] = ["127.0.0.2:0"]
+        self.reload(proxy, config, 3)
+        harness.wait_until(lambda: harness.listener_refuses(first), timeout=5,
+                           what="the removed listener to close")
+        self.assertEqual(idle.closed_by_peer(timeout=3), b"")
+        self.assertEqual(self.get(peer, "/three"), "a /three")
+        self.stop_hoplite(proxy)
+
+    def test_a_listener_that_cannot_be_bound_fails_the_whole_reload(self):
+        a = self.fake_backend(answer_as("a"))
+        b = self.fake_backend(answer_as("b"))
+        upstreams, routes = two_upstreams(a, b, "a")
+        proxy = self.hoplite([], upstreams=upstreams, routes=routes)
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        config = dict(proxy.config)
+        config["listen"] = ["127.0.0.1:0", f"127.0.0.1:{taken.getsockname()[1]}"]
+        config["routes"] = [{"upstream": "b"}]
+        self.rewrite(proxy, config)
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_line(r"^hoplite: reload: failed; generation 1", harness.IO_TIMEOUT)
+        self.assertIn("cannot listen on 127.0.0.1:", proxy.stderr.text())
+        self.assertEqual(self.get(self.connect(proxy.port), "/x"), "a /x")  # the route too
+        self.stop_hoplite(proxy)
+
+
+class UnderLoad(ReloadTestCase):
+    def test_twenty_reloads_under_a_request_loop_fail_no_request(self):
+        backend = self.demo_backend()
+        proxy = self.hoplite([backend])
+        config = dict(proxy.config)
+        stop = threading.Event()
+        results = {"ok": 0, "failed": []}
+
+        def loop():
+            # Alternately a kept-alive connection and a new one per request, until told to stop
+            # (bounded: at most 60 s).
+            end = time.monotonic() + 60
+            kept = None
+            while not stop.is_set() and time.monotonic() < end:
+                try:
+                    if kept is None or results["ok"] % 2:
+                        if kept is not None:
+                            kept.close()
+                        kept = harness.connect(proxy.port)
+                    kept.send(build_request("GET", "/", [("Host", "app.test")]))
+                    response = kept.read_response()
+                    if response.status != 200:
+                        results["failed"].append(response.status)
+                    results["ok"] += 1
+                except (OSError, AssertionError) as error:
+                    results["failed"].append(repr(error))
+                    kept = None
+            if kept is not None:
+                kept.close()
+
+        worker = threading.Thread(target=loop, daemon=True)
+        worker.start()
+        harness.wait_until(lambda: results["ok"] > 20, what="the load loop to run")
+        for generation in range(2, 22):
+            config["timeouts"] = {"shutdown_drain": "3s",
+                                  "client_idle": f"{30 + generation}s"}
+            self.reload(proxy, config, generation)
+        before = results["ok"]
+        harness.wait_until(lambda: results["ok"] > before + 20, what="requests after the reloads")
+        stop.set()
+        worker.join(harness.IO_TIMEOUT)
+        self.assertEqual(results["failed"], [])
+        self.assertGreater(results["ok"], 100)
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, errors_5xx=0, rejected_4xx=0)
+
+
+if __name__ == "__main__":
+    unittest.main()
