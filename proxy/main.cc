@@ -64,7 +64,12 @@ int runProxy(std::shared_ptr<const hoplite::conf::Config> config,
                                   role != nullptr ? role->listenSockets : std::vector<int>{},
                                   role != nullptr ? nullptr : &admin);
     running = &server;
-    if (role == nullptr) server.enableReload(runtime.configPath);
+    if (role == nullptr) {
+      server.enableReload(runtime.configPath);
+    } else {
+      server.enableWorkerReload(role->snapshotFd, role->number,
+                                [role](std::string_view line) { sendToSupervisor(*role, line); });
+    }
     if (!server.start()) exitCode = 1;
     // The listener labels are the bound addresses (the kernel's port for a port 0).
     if (role == nullptr && exitCode == 0) runtime.firstLayout->listeners = server.listenerTexts();

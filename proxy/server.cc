@@ -163,11 +163,13 @@ bool Server::start() {
     return false;
   }
   if (worker) {
-    for (const int fd : inheritedListeners_) {
-      if (!startInheritedListener(fd)) {
+    for (size_t i = 0; i < inheritedListeners_.size(); ++i) {
+      if (!startInheritedListener(inheritedListeners_[i])) {
         beginShutdown();
         return false;
       }
+      // What a reload compares the new `listen` with (one socket per address, in order).
+      if (i < config().listen.size()) listeners_.back()->address = config().listen[i];
     }
     return true;
   }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "conf/config_loader.h"
 #include "proxy/admin/admin_listener.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/client_connection.h"
@@ -27,6 +29,7 @@
 #include "proxy/observe/metrics_table.h"
 #include "proxy/observe/worker_metrics.h"
 #include "proxy/read_batch.h"
+#include "proxy/reload.h"
 #include "proxy/request_id_source.h"
 #include "proxy/timer.h"
 #include "proxy/upstream_pool.h"
@@ -68,6 +71,15 @@ class Server {
   // SIGHUP from now on reloads the config from `configPath` (Server::reload). A single process
   // only: a worker ignores SIGHUP (its supervisor owns the config).
   void enableReload(std::string configPath) { configPath_ = std::move(configPath); }
+  // In worker `number`: SIGHUP (from the supervisor, which validated the config first) applies
+  // the snapshot in `snapshotFd` (proxy/reload.h).
+  // `report` tells the supervisor the outcome (a kReloadedPrefix or kReloadFailedPrefix line).
+  void enableWorkerReload(int snapshotFd, uint32_t number,
+                          std::function<void(std::string_view)> report) {
+    snapshotFd_ = snapshotFd;
+    worker_ = number;
+    reportReload_ = std::move(report);
+  }
 
   uv_loop_t* loop() const { return loop_; }
   // The current generation: what a request whose head completes now is served with.
@@ -139,14 +151,19 @@ class Server {
   // kReopenLogsSignal: the log files are opened again by name (after logrotate renamed them).
   static void onReopenSignal(uv_signal_t* handle, int signum);
   static void onReloadSignal(uv_signal_t* handle, int signum);
-  // SIGHUP (server_reload.cc): reads and validates the config file; with any error, or a change
-  // that needs a restart, or a listener that cannot be bound, logs why and changes nothing.
-  // Otherwise binds the added listeners, closes the removed ones, and makes the new config the
-  // current generation: requests whose head completes from now on use it; exchanges in flight
-  // and tunnels keep theirs. Upstream pools whose settings did not change are kept.
+  // SIGHUP in a single process (server_reload.cc): reads the config file and applies it, counting
+  // the result and telling a service manager.
   void reload();
-  // The reload's work; false (after logging why) when the running config stays.
-  bool applyReload();
+  // SIGHUP in a worker: applies its supervisor's snapshot.
+  void reloadFromSupervisor();
+  // With any error in `loaded`, a change that needs a restart, or a listener that cannot be
+  // bound: logs why and changes nothing. Otherwise binds the added listeners, closes the removed
+  // ones, and makes the new config the current generation: requests whose head completes from
+  // now on use it; exchanges in flight and tunnels keep theirs. Upstream pools whose settings did
+  // not change are kept. `snapshot`: in a worker, the generation number and metric cells its
+  // supervisor chose. False when the running config stays.
+  bool applyReload(conf::LoadResult loaded, const ConfigSnapshot* snapshot);
+  void logReload(const std::string& line) const;
   void onDrainTimeout();
   // Once per kTrimPeriod: the read buffers and the idle upstream connections that the loop did
   // not use in the whole period are freed or closed (BufferPool, UpstreamPool::trimSurplus).
@@ -170,6 +187,9 @@ class Server {
   uv_signal_t reopenSignal_;  // kReopenLogsSignal (SIGUSR1)
   uv_signal_t reloadSignal_;  // SIGHUP
   std::string configPath_;    // what SIGHUP reloads; empty in a worker
+  int snapshotFd_ = -1;       // a worker's: its supervisor's validated config
+  uint32_t worker_ = 0;       // a worker's number, for its log lines
+  std::function<void(std::string_view)> reportReload_;
   uv_timer_t drainTimer_;
   bool debugLog_ = false;  // before the members whose constructors read it
   IdleSweeper idleSweeper_;

@@ -9,40 +9,29 @@
 #include "proxy/observe/exchange_record.h"
 #include "proxy/server.h"
 #include "proxy/service_notify.h"
+#include "proxy/supervisor.h"
 
 namespace hoplite::proxy {
 
-namespace {
-
-// What a reload cannot change in a running process, each with the key that names it; empty when
-// `next` changes none of it.
-std::string needsRestart(const conf::Config& running, const conf::Config& next) {
-  if (next.workers != running.workers) {
-    return "/workers: changing the number of workers needs a restart";
-  }
-  if (next.admin != running.admin) return "/admin/listen: changing it needs a restart";
-  if (next.log.access != running.log.access) return "/log/access: changing it needs a restart";
-  if (next.log.errors != running.log.errors) return "/log/errors: changing it needs a restart";
-  return {};
-}
-
-void logReload(const std::string& line) {
-  std::fprintf(stderr, "hoplite: reload: %s\n", line.c_str());
+void Server::logReload(const std::string& line) const {
+  const std::string who = worker_ != 0 ? "worker " + std::to_string(worker_) + ": " : "";
+  std::fprintf(stderr, "hoplite: %sreload: %s\n", who.c_str(), line.c_str());
   std::fflush(stderr);
 }
 
-}  // namespace
-
 void Server::onReloadSignal(uv_signal_t* handle, int /*signum*/) {
   Server& server = *static_cast<Server*>(handle->data);
-  if (server.configPath_.empty()) return;  // a worker: its supervisor owns the config
-  server.reload();
+  if (!server.configPath_.empty()) {
+    server.reload();
+  } else if (server.snapshotFd_ >= 0) {
+    server.reloadFromSupervisor();
+  }
 }
 
 void Server::reload() {
   observe::Generations& generations = metricsHome_.generations;
   notifyReloading("reloading " + configPath_);
-  if (applyReload()) {
+  if (applyReload(conf::loadConfigFile(configPath_), nullptr)) {
     ++generations.reloadsOk;
     logReload(configPath_ + ": generation " + std::to_string(generations.number()) + " serving");
   } else {
@@ -53,20 +42,49 @@ void Server::reload() {
   notifyReady(servingStatus(listenerTexts()));
 }
 
-bool Server::applyReload() {
+void Server::reloadFromSupervisor() {
+  std::string error;
+  const std::optional<ConfigSnapshot> snapshot = readSnapshot(snapshotFd_, error);
+  if (!snapshot) {
+    logReload("cannot read the supervisor's config: " + error);
+    if (reportReload_) reportReload_(std::string(kReloadFailedPrefix) + "0\n");
+    return;
+  }
+  // Two SIGHUPs that came together find the same (latest) snapshot: it is applied once.
+  if (snapshot->generation == generation_->number) return;
+  conf::LoadResult loaded = conf::parseConfig(snapshot->text, "the supervisor's config");
+  if (loaded.config) {
+    conf::Limits& limits = loaded.config->limits;
+    limits.maxConnections = workerShare(limits.maxConnections, loaded.config->workers);
+  }
+  // The supervisor validated it and logs the outcome: only a worker that could not follow says
+  // so (it goes on with the config it has).
+  const std::string number = std::to_string(snapshot->generation);
+  if (!applyReload(std::move(loaded), &*snapshot)) {
+    logReload("generation " + number +
+              " could not be applied here; this worker goes on with generation " +
+              std::to_string(generation_->number));
+    if (reportReload_) reportReload_(std::string(kReloadFailedPrefix) + number + "\n");
+    return;
+  }
+  if (reportReload_) reportReload_(std::string(kReloadedPrefix) + number + "\n");
+}
+
+bool Server::applyReload(conf::LoadResult loaded, const ConfigSnapshot* snapshot) {
+  const std::string origin = snapshot != nullptr ? "the supervisor's config" : configPath_;
   if (stopping_) {
     logReload("hoplite is shutting down");
     return false;
   }
-  conf::LoadResult loaded = conf::loadConfigFile(configPath_);
   for (const conf::ConfigError& error : loaded.errors) {
     // As `hoplite --check` prints them.
-    logReload(configPath_ + ": " + error.toText());
+    logReload(origin + ": " + error.toText());
   }
   if (!loaded.config) return false;
   const conf::Config& next = *loaded.config;
-  if (const std::string why = needsRestart(config(), next); !why.empty()) {
-    logReload(configPath_ + ": " + why);
+  if (const std::string why = reloadNeedsRestart(config(), next, snapshot != nullptr);
+      !why.empty()) {
+    logReload(origin + ": " + why);
     return false;
   }
 
@@ -100,7 +118,7 @@ bool Server::applyReload() {
   };
   if (!bound) {
     undoBinds();
-    logReload(configPath_ + ": a listener could not be bound (above)");
+    logReload(origin + ": a listener could not be bound (above)");
     return false;
   }
   std::vector<std::string> labels;
@@ -109,11 +127,20 @@ bool Server::applyReload() {
   }
   observe::Generations& generations = metricsHome_.generations;
   std::string problem;
-  std::shared_ptr<observe::MetricLayout> layout =
-      generations.layoutFor(next, labels, metricsHome_.table.capacity(), problem);
+  std::shared_ptr<observe::MetricLayout> layout;
+  if (snapshot != nullptr) {
+    layout = std::make_shared<observe::MetricLayout>(next, snapshot->firstCell);
+    layout->listeners = labels;
+    if (layout->cellCount > metricsHome_.table.capacity()) {
+      layout = nullptr;
+      problem = "the metrics table is full";
+    }
+  } else {
+    layout = generations.layoutFor(next, labels, metricsHome_.table.capacity(), problem);
+  }
   if (!layout) {
     undoBinds();
-    logReload(configPath_ + ": " + problem);
+    logReload(origin + ": " + problem);
     return false;
   }
 
@@ -121,7 +148,8 @@ bool Server::applyReload() {
   if (layout->base != generations.layout().base) {
     metricsHome_.table.prepare(metricsHome_.slot, layout->base, layout->cellCount);
   }
-  generations.adopt(layout, observe::unixMillisecondsNow());
+  generations.adopt(layout, observe::unixMillisecondsNow(),
+                    snapshot != nullptr ? snapshot->generation : 0);
   auto generation = std::make_shared<Generation>(
       generations.number(), std::make_shared<const conf::Config>(std::move(*loaded.config)),
       std::move(layout), metricsHome_.table.counters(metricsHome_.slot),
@@ -156,8 +184,8 @@ bool Server::applyReload() {
 
   // Idle keep-alive connections move to the new generation now (or close, when their listener
   // went); the others when their exchange ends.
-  const std::vector<ClientConnection*> snapshot(connections_.begin(), connections_.end());
-  for (ClientConnection* connection : snapshot) connection->reloaded();
+  const std::vector<ClientConnection*> open(connections_.begin(), connections_.end());
+  for (ClientConnection* connection : open) connection->reloaded();
   return true;
 }
 

@@ -14,9 +14,12 @@
 #include <sys/prctl.h>
 #endif
 
+#include "conf/config_loader.h"
 #include "proxy/admin/admin_listener.h"
 #include "proxy/admin/admin_state.h"
 #include "proxy/observe/error_log.h"
+#include "proxy/observe/exchange_record.h"
+#include "proxy/reload.h"
 #include "proxy/service_notify.h"
 #include "proxy/stop_signal.h"
 #include "proxy/worker_listeners.h"
@@ -38,8 +41,11 @@ struct Worker {
 class Supervisor {
  public:
   Supervisor(uv_loop_t* loop, const conf::Config& config, RuntimeInfo& runtime,
-             std::vector<Worker> workers, int reportPipe)
+             std::vector<Worker> workers, int reportPipe, int snapshotFd)
       : config_(config),
+        current_(std::make_shared<const conf::Config>(config)),
+        runtime_(runtime),
+        snapshotFd_(snapshotFd),
         listeners_(runtime.firstLayout->listeners),
         workers_(std::move(workers)),
         adminState_(runtime.generations, runtime.metrics,
@@ -51,12 +57,15 @@ class Supervisor {
     uv_signal_init(loop, &sigint_);
     uv_signal_init(loop, &sigchld_);
     uv_signal_init(loop, &sigusr1_);
+    uv_signal_init(loop, &sighup_);
     uv_pipe_init(loop, &reports_, 0);
-    sigterm_.data = sigint_.data = sigchld_.data = sigusr1_.data = reports_.data = this;
+    sigterm_.data = sigint_.data = sigchld_.data = sigusr1_.data = sighup_.data = reports_.data =
+        this;
     uv_signal_start(&sigterm_, &Supervisor::onStopSignal, SIGTERM);
     uv_signal_start(&sigint_, &Supervisor::onStopSignal, SIGINT);
     uv_signal_start(&sigchld_, &Supervisor::onChildSignal, SIGCHLD);
     uv_signal_start(&sigusr1_, &Supervisor::onReopenSignal, kReopenLogsSignal);
+    uv_signal_start(&sighup_, &Supervisor::onReloadSignal, SIGHUP);
     uv_pipe_open(&reports_, reportPipe);
     uv_read_start(reinterpret_cast<uv_stream_t*>(&reports_), &Supervisor::onAllocate,
                   &Supervisor::onReports);
@@ -90,10 +99,10 @@ class Supervisor {
     }
     // The workers apply timeouts.shutdown_delay themselves, each from its SIGTERM; /healthz here
     // says "draining" at once (stopRequested_).
-    if (self.config_.timeouts.shutdownDelay) {
+    if (self.current_->timeouts.shutdownDelay) {
       std::fprintf(stderr, "hoplite: %s: %zu workers %s\n",
                    signum == SIGTERM ? "SIGTERM" : "SIGINT", self.running(),
-                   stoppingStatus(self.config_.timeouts.shutdownDelay).c_str());
+                   stoppingStatus(self.current_->timeouts.shutdownDelay).c_str());
     } else {
       std::fprintf(stderr, "hoplite: %s: draining %zu workers\n",
                    signum == SIGTERM ? "SIGTERM" : "SIGINT", self.running());
@@ -112,6 +121,111 @@ class Supervisor {
                    error.c_str());
     }
     self.signalAll(signum);
+  }
+
+  // SIGHUP: the supervisor validates the config file exactly as a single process does, decides
+  // the new generation's number and metric cells, writes it all to the snapshot file and signals
+  // every worker, which applies that snapshot (Server::reloadFromSupervisor). It counts and logs
+  // the result; a worker speaks only if it could not follow.
+  static void onReloadSignal(uv_signal_t* handle, int /*signum*/) {
+    auto& self = *static_cast<Supervisor*>(handle->data);
+    observe::Generations& generations = self.runtime_.generations;
+    const std::string& path = self.runtime_.configPath;
+    notifyReloading("reloading " + path);
+    if (self.reload()) {
+      ++generations.reloadsOk;
+      // "serving" (and READY=1) once every worker has said it applied it (onReloadReport).
+      self.reloadsPending_ = self.running();
+      self.logReload(path + ": generation " + std::to_string(generations.number()) +
+                     " validated; " + std::to_string(self.reloadsPending_) + " workers apply it");
+    } else {
+      ++generations.reloadsFailed;
+      self.logReload("failed; generation " + std::to_string(generations.number()) +
+                     " goes on serving, unchanged");
+      self.notifyServing();
+    }
+  }
+
+  // A worker's "reloaded N" or "reload-failed N".
+  void onReloadReport(std::string_view line) {
+    const bool ok = line.starts_with(kReloadedPrefix);
+    const std::string_view number =
+        line.substr(ok ? kReloadedPrefix.size() : kReloadFailedPrefix.size());
+    const std::string generation(number.substr(0, number.size() - 1));  // without the newline
+    if (!ok) {
+      logReload("a worker could not apply generation " + generation +
+                " and goes on with the config it had (its log says why)");
+    }
+    // Only the latest reload's reports count towards "serving" (a worker that got two SIGHUPs
+    // at once applies the latest snapshot once and reports it once).
+    if (generation != std::to_string(runtime_.generations.number()) || reloadsPending_ == 0) {
+      return;
+    }
+    if (--reloadsPending_ == 0) {
+      logReload(runtime_.configPath + ": generation " + generation + " serving in " +
+                std::to_string(running()) + " workers");
+      notifyServing();
+    }
+  }
+
+  void notifyServing() {
+    notifyReady(servingStatus(listeners_) + " with " + std::to_string(workers_.size()) +
+                " workers");
+  }
+
+  static void logReload(const std::string& line) {
+    std::fprintf(stderr, "hoplite: reload: %s\n", line.c_str());
+    std::fflush(stderr);
+  }
+
+  bool reload() {
+    const std::string& path = runtime_.configPath;
+    if (stopRequested_) {
+      logReload("hoplite is shutting down");
+      return false;
+    }
+    std::string text;
+    conf::LoadResult loaded;
+    if (!readConfigText(path, text)) {
+      loaded = conf::loadConfigFile(path);  // the loader's own message for an unreadable file
+    } else {
+      loaded = conf::parseConfig(text, path);
+    }
+    for (const conf::ConfigError& error : loaded.errors) logReload(path + ": " + error.toText());
+    if (!loaded.config) return false;
+    if (const std::string why = reloadNeedsRestart(*current_, *loaded.config, true); !why.empty()) {
+      logReload(path + ": " + why);
+      return false;
+    }
+    observe::Generations& generations = runtime_.generations;
+    std::string problem;
+    std::shared_ptr<observe::MetricLayout> layout = generations.layoutFor(
+        *loaded.config, generations.layout().listeners, runtime_.metrics.capacity(), problem);
+    if (!layout) {
+      logReload(path + ": " + problem);
+      return false;
+    }
+    const ConfigSnapshot snapshot{generations.number() + 1, layout->base, text};
+    if (!writeSnapshot(snapshotFd_, snapshot, problem)) {
+      logReload("cannot hand the config to the workers: " + problem);
+      return false;
+    }
+    generations.adopt(layout, observe::unixMillisecondsNow());
+    current_ = std::make_shared<const conf::Config>(std::move(*loaded.config));
+    signalAll(SIGHUP);
+    return true;
+  }
+
+  // The whole file, or false.
+  static bool readConfigText(const std::string& path, std::string& text) {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) return false;
+    char chunk[65536];
+    size_t n;
+    while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
+    const bool ok = std::ferror(file) == 0;
+    std::fclose(file);
+    return ok;
   }
 
   // The supervisor and its running workers, for the process_* metrics.
@@ -158,6 +272,10 @@ class Supervisor {
   }
 
   void onReport(std::string_view line) {
+    if (line.starts_with(kReloadedPrefix) || line.starts_with(kReloadFailedPrefix)) {
+      onReloadReport(line);
+      return;
+    }
     if (line == kReadyLine) {
       ++readyCount_;
       if (readyCount_ == workers_.size() && !stopRequested_) {
@@ -197,7 +315,7 @@ class Supervisor {
   // The first stop of any cause (a signal, a worker that died, a failed start) tells the
   // service manager; later ones only signal again.
   void stop(int signum) {
-    if (!stopRequested_) notifyStopping(stoppingStatus(config_.timeouts.shutdownDelay));
+    if (!stopRequested_) notifyStopping(stoppingStatus(current_->timeouts.shutdownDelay));
     stopRequested_ = true;
     signalAll(signum);
     finishIfDone();
@@ -262,22 +380,28 @@ class Supervisor {
     closeStopSignal(&sigterm_, nullptr);
     closeStopSignal(&sigint_, nullptr);
     closeStopSignal(&sigusr1_, nullptr);  // a late logrotate must not kill it either
+    closeStopSignal(&sighup_, nullptr);   // nor a late reload
     uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
     // /healthz answered "draining" until the last worker was gone.
     if (adminOpen_) admin_.close();
   }
 
-  const conf::Config& config_;
+  const conf::Config& config_;                   // as started: what the workers were forked with
+  std::shared_ptr<const conf::Config> current_;  // the last config validated (reloads)
+  RuntimeInfo& runtime_;
+  int snapshotFd_;                      // the validated config, for the workers (proxy/reload.h)
   std::vector<std::string> listeners_;  // the bound addresses, for the READY status line
   std::vector<Worker> workers_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sigchld_;
   uv_signal_t sigusr1_;
+  uv_signal_t sighup_;
   uv_pipe_t reports_;
   char readBuffer_[1024];
   std::string pending_;  // the start of a line not yet complete
   size_t readyCount_ = 0;
+  size_t reloadsPending_ = 0;  // workers yet to report the latest reload
   Counters total_;
   size_t countersReported_ = 0;
   bool reportsEnded_ = false;
@@ -313,6 +437,7 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
   // while a worker starts waits for it too, instead of killing it.
   sigaddset(&watched, kForceStopSignal);
   sigaddset(&watched, kReopenLogsSignal);
+  sigaddset(&watched, SIGHUP);
   sigprocmask(SIG_BLOCK, &watched, &previous);
 
   std::optional<WorkerListeners> listeners = bindWorkerListeners(
@@ -327,6 +452,12 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
   int reportPipe[2];
   if (::pipe2(reportPipe, O_CLOEXEC) != 0) {
     std::fprintf(stderr, "hoplite: cannot create a pipe: %s\n", std::strerror(errno));
+    listeners->closeAllBut(-1);
+    return 1;
+  }
+  // Opened before the fork, so that every worker shares it (reloads).
+  const int snapshotFd = createSnapshotFile();
+  if (snapshotFd < 0) {
     listeners->closeAllBut(-1);
     return 1;
   }
@@ -350,7 +481,8 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
       listeners->closeAllBut(static_cast<int>(index));
       // A terminal's Ctrl-C goes to the whole process group; the supervisor passes it on.
       std::signal(SIGINT, SIG_IGN);
-      const WorkerRole role{index + 1, listeners->sockets[index], reportPipe[1], previous};
+      const WorkerRole role{index + 1, listeners->sockets[index], reportPipe[1], snapshotFd,
+                            previous};
       return serve(workerConfig, role);
     }
     if (pid < 0) {
@@ -372,7 +504,7 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
   uv_loop_init(&loop);
   int exitCode = 1;
   {
-    Supervisor supervisor(&loop, config, runtime, std::move(workers), reportPipe[0]);
+    Supervisor supervisor(&loop, config, runtime, std::move(workers), reportPipe[0], snapshotFd);
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     supervisor.reapNow();
     if (forkFailed || !supervisor.startAdmin()) supervisor.abandon();
@@ -380,6 +512,7 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
     exitCode = supervisor.exitCode();
   }
   uv_loop_close(&loop);
+  ::close(snapshotFd);
   return exitCode;
 }
 

@@ -39,7 +39,10 @@ struct WorkerRole {
   // Lines to the supervisor (kReadyLine once serving, then counterLine at exit), each written
   // whole in one write, which a pipe keeps in one piece; closed at exit.
   int reportPipe = -1;
-  // SIGTERM, kForceStopSignal and kReopenLogsSignal stay blocked from the fork until the
+  // The supervisor's config snapshots (proxy/reload.h): on SIGHUP, the worker applies the one in
+  // it.
+  int snapshotFd = -1;
+  // SIGTERM, kForceStopSignal, kReopenLogsSignal and SIGHUP stay blocked from the fork until the
   // worker's own handlers are
   // installed, so that a stop sent while it starts waits for it instead of killing it; this mask
   // is restored then.
@@ -48,6 +51,10 @@ struct WorkerRole {
 
 // What a worker writes to its report pipe.
 inline constexpr std::string_view kReadyLine = "ready\n";
+// After a SIGHUP: "reloaded <generation>\n" once the worker applied its supervisor's snapshot,
+// "reload-failed <generation>\n" when it could not.
+inline constexpr std::string_view kReloadedPrefix = "reloaded ";
+inline constexpr std::string_view kReloadFailedPrefix = "reload-failed ";
 std::string counterLine(const Counters& counters);
 
 // A worker's signals from its supervisor: SIGTERM drains (repeats are the same request, e.g. the

@@ -120,13 +120,14 @@ std::shared_ptr<MetricLayout> Generations::layoutFor(const conf::Config& config,
   return next;
 }
 
-void Generations::adopt(std::shared_ptr<const MetricLayout> layout, int64_t loadedUnixMs) {
+void Generations::adopt(std::shared_ptr<const MetricLayout> layout, int64_t loadedUnixMs,
+                        uint64_t number) {
   if (layout->base == regions_.back()->base) {
     regions_.back() = std::move(layout);  // the same cells, counted on by the new generation
   } else {
     regions_.push_back(std::move(layout));
   }
-  ++number_;
+  number_ = number != 0 ? number : number_ + 1;
   loadedUnixMs_ = loadedUnixMs;
 }
 

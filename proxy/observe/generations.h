@@ -42,8 +42,9 @@ class Generations {
   std::shared_ptr<MetricLayout> layoutFor(const conf::Config& config,
                                           const std::vector<std::string>& listenerLabels,
                                           size_t capacity, std::string& problem) const;
-  // The reload succeeded: `layout` (from layoutFor) is the current generation from now on.
-  void adopt(std::shared_ptr<const MetricLayout> layout, int64_t loadedUnixMs);
+  // The reload succeeded: `layout` (from layoutFor) is the current generation from now on,
+  // numbered `number` (a worker takes its supervisor's), or one more than the last when 0.
+  void adopt(std::shared_ptr<const MetricLayout> layout, int64_t loadedUnixMs, uint64_t number = 0);
 
   // The cells of every generation, from `table`, summed over its slots and folded into the
   // current layout label by label; indexed as the current layout's offsets say. The server

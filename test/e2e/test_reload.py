@@ -66,8 +66,8 @@ class ReloadTestCase(harness.E2ETestCase):
         """Writes `config`, sends SIGHUP and waits until hoplite says it serves `generation`."""
         self.rewrite(proxy, config)
         proxy.send_signal(signal.SIGHUP)
-        proxy.wait_for_line(rf"^hoplite: reload: .*: generation {generation} serving$",
-                            harness.IO_TIMEOUT)
+        proxy.wait_for_line(rf"^hoplite: reload: .*: generation {generation} serving"
+                            r"( in \d+ workers)?$", harness.IO_TIMEOUT)
 
     def get(self, peer, target):
         peer.send(build_request("GET", target, [("Host", "app.test")]))
@@ -236,8 +236,12 @@ class Listeners(ReloadTestCase):
 
 class UnderLoad(ReloadTestCase):
     def test_twenty_reloads_under_a_request_loop_fail_no_request(self):
+        self.check_twenty_reloads(workers=None)
+
+    def check_twenty_reloads(self, workers):
         backend = self.demo_backend()
-        proxy = self.hoplite([backend])
+        proxy = self.hoplite([backend], workers=workers)
+        pid_set = children(proxy.pid)
         config = dict(proxy.config)
         stop = threading.Event()
         results = {"ok": 0, "failed": []}
@@ -277,8 +281,77 @@ class UnderLoad(ReloadTestCase):
         worker.join(harness.IO_TIMEOUT)
         self.assertEqual(results["failed"], [])
         self.assertGreater(results["ok"], 100)
+        self.assertEqual(children(proxy.pid), pid_set, "a process was added or lost")
         counters = self.stop_hoplite(proxy)
         self.assertCounters(counters, errors_5xx=0, rejected_4xx=0)
+
+
+def children(pid):
+    """The pids whose parent is `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return sorted(found)
+
+
+class Workers(ReloadTestCase):
+    def test_every_worker_moves_to_the_new_route_and_no_process_is_added(self):
+        a = self.fake_backend(answer_as("a"))
+        b = self.fake_backend(answer_as("b"))
+        upstreams, routes = two_upstreams(a, b, "a")
+        proxy = self.hoplite([], upstreams=upstreams, routes=routes, workers=2, admin=ADMIN)
+        workers = children(proxy.pid)
+        self.assertEqual(len(workers), 2)
+        tunnel = self.connect(proxy.port)
+        tunnel.send(upgrade_request()[1])
+        self.assertEqual(tunnel.read_response().status, 101)
+        kept = [self.connect(proxy.port) for _ in range(8)]  # spread over both workers
+        for peer in kept:
+            self.assertEqual(self.get(peer, "/before"), "a /before")
+
+        config = dict(proxy.config)
+        config["routes"] = [{"upstream": "b"}]
+        self.reload(proxy, config, 2)
+        for peer in kept:
+            self.assertEqual(self.get(peer, "/after"), "b /after")
+        for _ in range(8):
+            self.assertEqual(self.get(self.connect(proxy.port), "/new"), "b /new")
+        tunnel.send(b"still here")
+        self.assertEqual(tunnel.read_exact(10), transform(b"still here"))
+        self.assertEqual(children(proxy.pid), workers)
+        status = self.status(proxy)
+        self.assertEqual(status["config_generation"], 2)
+        self.assertIn('hoplite_config_reloads_total{result="ok"} 1\n', self.metrics(proxy))
+        tunnel.close()
+        self.stop_hoplite(proxy)
+
+    def test_with_workers_a_listener_change_is_refused_and_a_broken_file_too(self):
+        a = self.fake_backend(answer_as("a"))
+        proxy = self.hoplite([a], workers=2, admin=ADMIN)
+        config = dict(proxy.config)
+        config["listen"] = ["127.0.0.1:0", "127.0.0.2:0"]
+        self.rewrite(proxy, config)
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_line(r"^hoplite: reload: .*: /listen: with workers, changing the "
+                            r"listeners needs a restart$", harness.IO_TIMEOUT)
+        with open(proxy.config_path, "w") as f:
+            f.write("{")
+        proxy.send_signal(signal.SIGHUP)
+        proxy.wait_for_line(r"^hoplite: reload: .*hoplite\.json: broken JSON", harness.IO_TIMEOUT)
+        harness.wait_until(lambda: 'result="failed"} 2\n' in self.metrics(proxy),
+                           what="both failed reloads to be counted")
+        self.assertEqual(self.get(self.connect(proxy.port), "/x"), "a /x")
+        self.stop_hoplite(proxy)
+
+    def test_twenty_reloads_under_a_request_loop_with_two_workers(self):
+        UnderLoad.check_twenty_reloads(self, workers=2)
 
 
 if __name__ == "__main__":
