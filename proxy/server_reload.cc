@@ -47,7 +47,9 @@ void Server::reloadFromSupervisor() {
   const std::optional<ConfigSnapshot> snapshot = readSnapshot(snapshotFd_, error);
   if (!snapshot) {
     logReload("cannot read the supervisor's config: " + error);
-    if (reportReload_) reportReload_(std::string(kReloadFailedPrefix) + "0\n");
+    if (reportReload_) {
+      reportReload_(std::string(kReloadFailedPrefix) + "0 " + std::to_string(worker_) + "\n");
+    }
     return;
   }
   // Two SIGHUPs that came together find the same (latest) snapshot: it is applied once.
@@ -60,14 +62,15 @@ void Server::reloadFromSupervisor() {
   // The supervisor validated it and logs the outcome: only a worker that could not follow says
   // so (it goes on with the config it has).
   const std::string number = std::to_string(snapshot->generation);
+  const std::string who = " " + std::to_string(worker_);
   if (!applyReload(std::move(loaded), &*snapshot)) {
     logReload("generation " + number +
               " could not be applied here; this worker goes on with generation " +
               std::to_string(generation_->number));
-    if (reportReload_) reportReload_(std::string(kReloadFailedPrefix) + number + "\n");
+    if (reportReload_) reportReload_(std::string(kReloadFailedPrefix) + number + who + "\n");
     return;
   }
-  if (reportReload_) reportReload_(std::string(kReloadedPrefix) + number + "\n");
+  if (reportReload_) reportReload_(std::string(kReloadedPrefix) + number + who + "\n");
 }
 
 bool Server::applyReload(conf::LoadResult loaded, const ConfigSnapshot* snapshot) {

@@ -35,6 +35,7 @@ constexpr size_t kMaxReportBytes = 4096;
 struct Worker {
   pid_t pid = -1;  // -1 once reaped (or never started)
   uint32_t number = 0;
+  uint64_t generation = 1;  // the config generation it last reported serving
 };
 
 // The supervisor's state while its loop runs: the workers, and why it is stopping.
@@ -51,7 +52,8 @@ class Supervisor {
         adminState_(runtime.generations, runtime.metrics,
                     admin::AdminState::Sources{runtime.configPath, runtime.startUnixMs,
                                                config.workers, [this] { return processes(); },
-                                               [this] { return stopRequested_; }}),
+                                               [this] { return stopRequested_; },
+                                               [this] { return workerGenerations(); }}),
         admin_(loop, adminState_) {
     uv_signal_init(loop, &sigterm_);
     uv_signal_init(loop, &sigint_);
@@ -146,15 +148,23 @@ class Supervisor {
     }
   }
 
-  // A worker's "reloaded N" or "reload-failed N".
+  // A worker's "reloaded <generation> <worker>" or "reload-failed <generation> <worker>".
   void onReloadReport(std::string_view line) {
     const bool ok = line.starts_with(kReloadedPrefix);
-    const std::string_view number =
-        line.substr(ok ? kReloadedPrefix.size() : kReloadFailedPrefix.size());
-    const std::string generation(number.substr(0, number.size() - 1));  // without the newline
+    const std::string rest(line.substr(ok ? kReloadedPrefix.size() : kReloadFailedPrefix.size()));
+    unsigned long long number = 0;
+    unsigned worker = 0;
+    if (std::sscanf(rest.c_str(), "%llu %u", &number, &worker) != 2) {
+      logReload("a worker sent a reload report the supervisor cannot read: " + rest);
+      return;
+    }
+    const std::string generation = std::to_string(number);
     if (!ok) {
-      logReload("a worker could not apply generation " + generation +
+      logReload("worker " + std::to_string(worker) + " could not apply generation " + generation +
                 " and goes on with the config it had (its log says why)");
+    }
+    for (Worker& each : workers_) {
+      if (ok && each.number == worker) each.generation = number;
     }
     // Only the latest reload's reports count towards "serving" (a worker that got two SIGHUPs
     // at once applies the latest snapshot once and reports it once).
@@ -226,6 +236,14 @@ class Supervisor {
     const bool ok = std::ferror(file) == 0;
     std::fclose(file);
     return ok;
+  }
+
+  std::vector<admin::AdminState::Sources::WorkerGeneration> workerGenerations() const {
+    std::vector<admin::AdminState::Sources::WorkerGeneration> out;
+    for (const Worker& worker : workers_) {
+      if (worker.pid > 0) out.push_back({worker.number, worker.pid, worker.generation});
+    }
+    return out;
   }
 
   // The supervisor and its running workers, for the process_* metrics.

@@ -51,8 +51,8 @@ struct WorkerRole {
 
 // What a worker writes to its report pipe.
 inline constexpr std::string_view kReadyLine = "ready\n";
-// After a SIGHUP: "reloaded <generation>\n" once the worker applied its supervisor's snapshot,
-// "reload-failed <generation>\n" when it could not.
+// After a SIGHUP: "reloaded <generation> <worker>\n" once the worker applied its supervisor's
+// snapshot, "reload-failed <generation> <worker>\n" when it could not.
 inline constexpr std::string_view kReloadedPrefix = "reloaded ";
 inline constexpr std::string_view kReloadFailedPrefix = "reload-failed ";
 std::string counterLine(const Counters& counters);

@@ -76,7 +76,7 @@ std::string AdminState::statusJson() const {
     upstreams[layout.upstreams[upstream]] = {{"servers", std::move(servers)}};
   }
   const int64_t now = observe::unixMillisecondsNow();
-  const nlohmann::ordered_json status = {
+  nlohmann::ordered_json status = {
       {"version", HOPLITE_VERSION},
       {"uptime_seconds", seconds(now - sources_.startUnixMs)},
       {"config_file", sources_.configPath},
@@ -88,6 +88,15 @@ std::string AdminState::statusJson() const {
       {"tunnels_open", tunnelsOpen},
       {"upstreams", std::move(upstreams)},
   };
+  if (sources_.workerGenerations) {
+    nlohmann::ordered_json workers = nlohmann::ordered_json::array();
+    for (const auto& worker : sources_.workerGenerations()) {
+      workers.push_back({{"worker", worker.number},
+                         {"pid", worker.pid},
+                         {"config_generation", worker.generation}});
+    }
+    status["worker_generations"] = std::move(workers);
+  }
   // Replace invalid UTF-8 rather than throw: config text is checked, but never crash on it.
   return status.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }

@@ -24,6 +24,14 @@ class AdminState {
     std::function<std::vector<pid_t>()> processes;
     // Whether a shutdown has started (then /healthz answers 503).
     std::function<bool()> draining;
+    // With workers: each one's number, pid and the config generation it last said it serves
+    // (/status "worker_generations"); empty for a single process.
+    struct WorkerGeneration {
+      uint32_t number = 0;
+      pid_t pid = 0;
+      uint64_t generation = 0;
+    };
+    std::function<std::vector<WorkerGeneration>()> workerGenerations = nullptr;
   };
 
   // `generations`: the config generations of the process that serves the admin listener (the

@@ -328,6 +328,9 @@ class Workers(ReloadTestCase):
         self.assertEqual(children(proxy.pid), workers)
         status = self.status(proxy)
         self.assertEqual(status["config_generation"], 2)
+        self.assertEqual(status["worker_generations"],
+                         [{"worker": n + 1, "pid": pid, "config_generation": 2}
+                          for n, pid in enumerate(workers)])
         self.assertIn('hoplite_config_reloads_total{result="ok"} 1\n', self.metrics(proxy))
         tunnel.close()
         self.stop_hoplite(proxy)
