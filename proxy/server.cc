@@ -464,6 +464,13 @@ void Server::trimSurplus() {
   counters().logLinesDropped = accessLog_.droppedLines();
   buffers_.trimSurplus();
   for (auto& [name, pool] : generation_->pools) pool->trimSurplus();
+  // systemctl status shows what is open, updated once a period (a single process only: a worker's
+  // supervisor speaks for it).
+  if (adminState_ != nullptr && !stopping_) {
+    const admin::AdminState::OpenCounts open = adminState_->openCounts();
+    notifyStatusIfChanged(
+        liveStatus(servingStatus(listenerTexts()), open.connections, open.tunnels), lastStatus_);
+  }
   surplusTimer_.start(kTrimPeriod);
 }
 

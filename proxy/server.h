@@ -190,6 +190,7 @@ class Server {
   int snapshotFd_ = -1;       // a worker's: its supervisor's validated config
   uint32_t worker_ = 0;       // a worker's number, for its log lines
   std::function<void(std::string_view)> reportReload_;
+  std::string lastStatus_;  // the last STATUS= sent while serving
   uv_timer_t drainTimer_;
   bool debugLog_ = false;  // before the members whose constructors read it
   IdleSweeper idleSweeper_;

@@ -62,6 +62,17 @@ std::string servingStatus(const std::vector<std::string>& listeners) {
   return text;
 }
 
+std::string liveStatus(std::string_view serving, uint64_t connections, uint64_t tunnels) {
+  return std::string(serving) + "; " + std::to_string(connections) + " connections, " +
+         std::to_string(tunnels) + " tunnels open";
+}
+
+void notifyStatusIfChanged(const std::string& status, std::string& last) {
+  if (status == last) return;
+  last = status;
+  notifyStatus(status);
+}
+
 std::string stoppingStatus(const conf::Duration& shutdownDelay) {
   if (!shutdownDelay) return "draining";
   return "still serving for " + durationText(*shutdownDelay) +

@@ -4,6 +4,7 @@
 // was not started by a service manager that listens).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,11 @@ void forgetNotifySocket();
 
 // "serving on A, B" for the READY status line, from the bound listener addresses.
 std::string servingStatus(const std::vector<std::string>& listeners);
+// The periodic STATUS= line while serving: `serving` (servingStatus, maybe " with N workers")
+// and "; 12 connections, 3 tunnels open".
+std::string liveStatus(std::string_view serving, uint64_t connections, uint64_t tunnels);
+// STATUS=`status`, unless it is `last` (then nothing is sent); `last` becomes `status`.
+void notifyStatusIfChanged(const std::string& status, std::string& last);
 // What a stop request does first, for the STOPPING status line and the log: "draining", or with
 // timeouts.shutdown_delay "still serving for 5s (timeouts.shutdown_delay), then draining".
 std::string stoppingStatus(const conf::Duration& shutdownDelay);

@@ -60,6 +60,8 @@ class Supervisor {
     uv_signal_init(loop, &sigchld_);
     uv_signal_init(loop, &sigusr1_);
     uv_signal_init(loop, &sighup_);
+    uv_timer_init(loop, &statusTimer_);
+    statusTimer_.data = this;
     uv_pipe_init(loop, &reports_, 0);
     sigterm_.data = sigint_.data = sigchld_.data = sigusr1_.data = sighup_.data = reports_.data =
         this;
@@ -68,6 +70,7 @@ class Supervisor {
     uv_signal_start(&sigchld_, &Supervisor::onChildSignal, SIGCHLD);
     uv_signal_start(&sigusr1_, &Supervisor::onReopenSignal, kReopenLogsSignal);
     uv_signal_start(&sighup_, &Supervisor::onReloadSignal, SIGHUP);
+    uv_timer_start(&statusTimer_, &Supervisor::onStatusTimer, kStatusPeriodMs, kStatusPeriodMs);
     uv_pipe_open(&reports_, reportPipe);
     uv_read_start(reinterpret_cast<uv_stream_t*>(&reports_), &Supervisor::onAllocate,
                   &Supervisor::onReports);
@@ -238,6 +241,17 @@ class Supervisor {
     return ok;
   }
 
+  // systemctl status shows what is open, summed over the workers, updated once a period.
+  static void onStatusTimer(uv_timer_t* timer) {
+    auto& self = *static_cast<Supervisor*>(timer->data);
+    if (self.stopRequested_ || self.readyCount_ < self.workers_.size()) return;
+    const admin::AdminState::OpenCounts open = self.adminState_.openCounts();
+    notifyStatusIfChanged(liveStatus(servingStatus(self.listeners_) + " with " +
+                                         std::to_string(self.workers_.size()) + " workers",
+                                     open.connections, open.tunnels),
+                          self.lastStatus_);
+  }
+
   std::vector<admin::AdminState::Sources::WorkerGeneration> workerGenerations() const {
     std::vector<admin::AdminState::Sources::WorkerGeneration> out;
     for (const Worker& worker : workers_) {
@@ -399,6 +413,7 @@ class Supervisor {
     closeStopSignal(&sigint_, nullptr);
     closeStopSignal(&sigusr1_, nullptr);  // a late logrotate must not kill it either
     closeStopSignal(&sighup_, nullptr);   // nor a late reload
+    uv_close(reinterpret_cast<uv_handle_t*>(&statusTimer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_), nullptr);
     // /healthz answered "draining" until the last worker was gone.
     if (adminOpen_) admin_.close();
@@ -415,6 +430,9 @@ class Supervisor {
   uv_signal_t sigchld_;
   uv_signal_t sigusr1_;
   uv_signal_t sighup_;
+  uv_timer_t statusTimer_;
+  static constexpr uint64_t kStatusPeriodMs = 1000;
+  std::string lastStatus_;  // the last STATUS= sent while serving
   uv_pipe_t reports_;
   char readBuffer_[1024];
   std::string pending_;  // the start of a line not yet complete

@@ -42,21 +42,36 @@ std::string AdminState::metricsText() const {
                                    observe::readProcessFacts(pids));
 }
 
-std::string AdminState::statusJson() const {
-  const observe::MetricLayout& layout = generations_.layout();
-  const std::vector<uint64_t> cells = generations_.foldedCells(table_);
-  uint64_t connectionsOpen = 0;
+namespace {
+
+AdminState::OpenCounts openCountsOf(const observe::MetricLayout& layout,
+                                    const std::vector<uint64_t>& cells) {
+  AdminState::OpenCounts open;
   for (size_t i = 0; i < layout.listeners.size(); ++i) {
-    connectionsOpen += cells[layout.acceptedByListener + i] - cells[layout.closedByListener + i];
+    open.connections += cells[layout.acceptedByListener + i] - cells[layout.closedByListener + i];
   }
-  uint64_t tunnelsOpen = 0;
   for (size_t route = 0; route < layout.routes.size(); ++route) {
-    tunnelsOpen += cells[layout.tunnelsOpened + route];
+    open.tunnels += cells[layout.tunnelsOpened + route];
     for (size_t reason = 0; reason < observe::kTunnelCloseReasons.size(); ++reason) {
-      tunnelsOpen -=
+      open.tunnels -=
           cells[layout.tunnelsClosed + route * observe::kTunnelCloseReasons.size() + reason];
     }
   }
+  return open;
+}
+
+}  // namespace
+
+AdminState::OpenCounts AdminState::openCounts() const {
+  return openCountsOf(generations_.layout(), generations_.foldedCells(table_));
+}
+
+std::string AdminState::statusJson() const {
+  const observe::MetricLayout& layout = generations_.layout();
+  const std::vector<uint64_t> cells = generations_.foldedCells(table_);
+  const OpenCounts open = openCountsOf(layout, cells);
+  const uint64_t connectionsOpen = open.connections;
+  const uint64_t tunnelsOpen = open.tunnels;
   nlohmann::ordered_json upstreams = nlohmann::ordered_json::object();
   for (size_t upstream = 0; upstream < layout.upstreams.size(); ++upstream) {
     nlohmann::ordered_json servers = nlohmann::ordered_json::array();

@@ -42,6 +42,12 @@ class AdminState {
   bool draining() const { return sources_.draining(); }
   // The Prometheus exposition of the counters summed over every slot, read now.
   std::string metricsText() const;
+  // Client connections (tunnels' included) and tunnels open now, summed over the workers.
+  struct OpenCounts {
+    uint64_t connections = 0;
+    uint64_t tunnels = 0;
+  };
+  OpenCounts openCounts() const;
   // /status: one JSON object (docs: README.md, "Admin listener").
   std::string statusJson() const;
 

@@ -8,6 +8,7 @@ tells systemd (which, with NotifyAccess=main, drops messages from any other proc
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ import harness
 from harness import build_request
 
 UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+LIVE = re.compile(r"^serving on \S+( with \d+ workers)?; (\d+) connections, (\d+) tunnels open$")
 UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dist",
                     "hoplite.service")
 
@@ -64,21 +66,33 @@ class Notify(harness.E2ETestCase):
                 fields[key] = value
         return fields, pid
 
-    def receive(self, timeout=harness.IO_TIMEOUT):
-        """The next datagram as ({field: value}, sender pid); fails after `timeout`."""
-        self.notify.settimeout(timeout)
-        try:
-            return self._read()
-        except socket.timeout:
-            raise AssertionError(f"no notification within {timeout}s") from None
+    @staticmethod
+    def live(fields):
+        """Whether a datagram is the once-a-second STATUS= update of what is open."""
+        return list(fields) == ["STATUS"] and LIVE.match(fields["STATUS"]) is not None
+
+    def receive(self, timeout=harness.IO_TIMEOUT, live=False):
+        """The next datagram as ({field: value}, sender pid), skipping the live status updates
+        unless `live`; fails after `timeout`."""
+        end = time.monotonic() + timeout
+        while True:
+            self.notify.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                fields, pid = self._read()
+            except socket.timeout:
+                raise AssertionError(f"no notification within {timeout}s") from None
+            if live or not self.live(fields):
+                return fields, pid
 
     def pending(self):
-        """Every datagram already queued, without waiting."""
+        """Every datagram already queued, without waiting, but the live status updates."""
         out = []
         self.notify.setblocking(False)
         try:
             while True:
-                out.append(self._read())
+                fields, pid = self._read()
+                if not self.live(fields):
+                    out.append((fields, pid))
         except BlockingIOError:
             return out
 
@@ -134,6 +148,33 @@ class Notify(harness.E2ETestCase):
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.receive()[0].get("STOPPING"), "1")
         self.assertEqual(proc.wait(harness.STOP_TIMEOUT), 0, proc.stderr.text())
+
+    def check_live_status(self, workers):
+        proc, port = self.start(workers=workers)
+        self.receive()  # READY=1
+        proc.wait_for_line(r"^hoplite: ready$")
+        client = self.connect(port)
+        client.send(build_request("GET", "/", [("Host", "app.test")]))
+        self.assertEqual(client.read_response().status, 200)
+        # Within a few periods, an update saying one connection is open and no tunnel.
+        end = time.monotonic() + 5
+        while True:
+            fields, sender = self.receive(timeout=max(0.1, end - time.monotonic()), live=True)
+            if self.live(fields) and LIVE.match(fields["STATUS"]).group(2, 3) == ("1", "0"):
+                break
+        self.assertEqual(sender, proc.pid)
+        prefix = f"serving on 127.0.0.1:{port}" + (f" with {workers} workers" if workers else "")
+        self.assertTrue(fields["STATUS"].startswith(prefix + "; "), fields)
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.receive()[0].get("STOPPING"), "1")
+        self.assertEqual(proc.wait(harness.STOP_TIMEOUT), 0, proc.stderr.text())
+
+    def test_status_says_what_is_open_once_a_second(self):
+        self.check_live_status(workers=None)
+
+    def test_with_workers_the_supervisor_says_what_is_open_in_all(self):
+        self.check_live_status(workers=2)
 
     def test_stopping_with_a_shutdown_delay_says_so_then_draining(self):
         proc, _ = self.start(timeouts={"shutdown_delay": "500ms"})
