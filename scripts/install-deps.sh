@@ -17,6 +17,7 @@ packages=(
   goaccess                                  # e2e: reads the access log's elb lines
   prometheus                                # e2e: promtool checks /metrics
   systemd                                   # systemd-analyze verifies dist/hoplite.service
+  dpkg-dev file lintian man-db              # the .deb: cpack's dpkg-shlibdeps, lintian, man
   "$@"
 )
 

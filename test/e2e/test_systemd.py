@@ -15,6 +15,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -25,6 +26,8 @@ UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
 LIVE = re.compile(r"^serving on \S+( with \d+ workers)?; (\d+) connections, (\d+) tunnels open$")
 UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dist",
                     "hoplite.service")
+MAN_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dist",
+                        "hoplite.8")
 
 
 class Notify(harness.E2ETestCase):
@@ -202,8 +205,15 @@ class Unit(harness.E2ETestCase):
         path = os.path.join(self.tmp, "hoplite.service")
         with open(path, "w") as f:
             f.write(text.replace("/usr/bin/hoplite", os.path.abspath(harness.HOPLITE_BIN)))
+        # verify runs `man hoplite(8)` for the unit's Documentation=: point man at the page in
+        # dist/, which is what the package installs.
+        man_root = tempfile.mkdtemp(prefix="hoplite-man-")
+        self.addCleanup(shutil.rmtree, man_root)
+        os.makedirs(os.path.join(man_root, "man8"))
+        shutil.copy(MAN_PAGE, os.path.join(man_root, "man8"))
+        env = dict(os.environ, MANPATH=man_root)
         done = subprocess.run(["systemd-analyze", "verify", path], capture_output=True,
-                              text=True, timeout=30)
+                              text=True, timeout=30, env=env)
         return done.returncode, (done.stdout + done.stderr).strip()
 
     def setUp(self):
