@@ -77,4 +77,12 @@ Counters& Counters::operator+=(const Counters& other) {
   return *this;
 }
 
+Counters Counters::since(const Counters& earlier) const {
+  Counters out;
+  for (const Field& field : fields()) {
+    (out.*field.member) = (this->*field.member).load() - (earlier.*field.member).load();
+  }
+  return out;
+}
+
 }  // namespace hoplite::proxy

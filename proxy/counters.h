@@ -90,6 +90,8 @@ struct Counters {
   static std::optional<Counters> fromText(std::string_view text);
 
   Counters& operator+=(const Counters& other);
+  // What was counted since `earlier`, a copy taken from the same counters.
+  Counters since(const Counters& earlier) const;
   bool operator==(const Counters& other) const = default;
 };
 

@@ -53,7 +53,7 @@ int runProxy(std::shared_ptr<const hoplite::conf::Config> config,
   }
   int exitCode = 0;
   {
-    const size_t slot = role != nullptr ? role->number - 1 : 0;
+    const size_t slot = role != nullptr ? role->slot : 0;
     hoplite::proxy::Server* running = nullptr;
     AdminState::Sources sources{runtime.configPath, runtime.startUnixMs, 1,
                                 [] { return std::vector<pid_t>{::getpid()}; },
@@ -70,6 +70,9 @@ int runProxy(std::shared_ptr<const hoplite::conf::Config> config,
       server.enableWorkerReload(role->snapshotFd, role->number,
                                 [role](std::string_view line) { sendToSupervisor(*role, line); });
     }
+    // A worker a reload started may count in a slot a retired worker used: what it reports at
+    // exit is what it counted itself.
+    const hoplite::proxy::Counters inherited = server.counters();
     if (!server.start()) exitCode = 1;
     // The listener labels are the bound addresses (the kernel's port for a port 0).
     if (role == nullptr && exitCode == 0) runtime.firstLayout->listeners = server.listenerTexts();
@@ -77,15 +80,20 @@ int runProxy(std::shared_ptr<const hoplite::conf::Config> config,
       // The SIGTERM handler is in place: a stop that came while starting is delivered now.
       sigprocmask(SIG_SETMASK, &role->signalMaskAfterStart, nullptr);
       if (exitCode == 0) sendToSupervisor(*role, hoplite::proxy::kReadyLine);
+      if (exitCode == 0 && role->startedForGeneration != 0) {
+        sendToSupervisor(*role, std::string(hoplite::proxy::kReloadedPrefix) +
+                                    std::to_string(role->startedForGeneration) + " " +
+                                    std::to_string(role->number) + "\n");
+      }
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     const std::string who =
         role != nullptr ? "worker " + std::to_string(role->number) + ": " : std::string();
-    std::fprintf(stderr, "hoplite: %scounters: %s\n", who.c_str(),
-                 server.counters().toText().c_str());
+    const hoplite::proxy::Counters own = server.counters().since(inherited);
+    std::fprintf(stderr, "hoplite: %scounters: %s\n", who.c_str(), own.toText().c_str());
     std::fflush(stderr);
     if (role != nullptr) {
-      sendToSupervisor(*role, hoplite::proxy::counterLine(server.counters()));
+      sendToSupervisor(*role, hoplite::proxy::counterLine(own));
       ::close(role->reportPipe);
     }
   }
@@ -140,7 +148,13 @@ int main(int argc, char** argv) {
   // Mapped before any fork, so that every worker counts into the same table.
   auto layout = std::make_shared<hoplite::proxy::observe::MetricLayout>(*loaded.config);
   const std::unique_ptr<hoplite::proxy::observe::MetricsTable> metrics =
-      hoplite::proxy::observe::MetricsTable::create(loaded.config->workers, layout->cellCount);
+      hoplite::proxy::observe::MetricsTable::create(
+          loaded.config->workers, layout->cellCount,
+          hoplite::proxy::observe::MetricsTable::kCellCapacity,
+          // With workers, room for those a reload may start (each slot is address space only
+          // until a worker uses it).
+          loaded.config->workers > 1 ? hoplite::proxy::reservedWorkerSlots(loaded.config->workers)
+                                     : 0);
   if (!metrics) return 1;
   hoplite::proxy::observe::Generations generations(layout, loadedUnixMs);
   hoplite::proxy::RuntimeInfo runtime{layout, generations, *metrics, cli.configPath, startUnixMs};

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,11 +12,22 @@ namespace hoplite::proxy {
 
 std::string reloadNeedsRestart(const conf::Config& running, const conf::Config& next,
                                bool withWorkers) {
-  if (next.workers != running.workers) {
-    return "/workers: changing the number of workers needs a restart";
+  // One process has no supervisor to start workers. A supervisor goes on supervising when a
+  // reload asks for one worker.
+  if (!withWorkers && next.workers != running.workers) {
+    return "/workers: hoplite runs as one process; starting workers needs a restart";
   }
-  if (withWorkers && next.listen != running.listen) {
-    return "/listen: with workers, changing the listeners needs a restart";
+  if (withWorkers) {
+    // Every worker binds an added listener itself: they must agree on its port.
+    for (size_t i = 0; i < next.listen.size(); ++i) {
+      const conf::HostPort& address = next.listen[i];
+      const bool added =
+          std::find(running.listen.begin(), running.listen.end(), address) == running.listen.end();
+      if (added && address.port == 0) {
+        return "/listen/" + std::to_string(i) +
+               ": with workers, a listener added by a reload needs a fixed port, not 0";
+      }
+    }
   }
   if (next.admin != running.admin) return "/admin/listen: changing it needs a restart";
   if (next.log.access != running.log.access) return "/log/access: changing it needs a restart";

@@ -13,9 +13,9 @@
 namespace hoplite::proxy {
 
 // Why `next` cannot be applied to a process running `running` without a restart, naming the
-// key ("/workers: changing the number of workers needs a restart"); empty when it can.
-// `withWorkers`: the supervisor binds the listeners before forking, so there `listen` is fixed
-// too.
+// key ("/admin/listen: changing it needs a restart"); empty when it can. `withWorkers`: under a
+// supervisor, which can start and stop workers (a single process cannot), and where every
+// worker binds an added listener itself (so its port cannot be 0).
 std::string reloadNeedsRestart(const conf::Config& running, const conf::Config& next,
                                bool withWorkers);
 

@@ -15,6 +15,7 @@
 #include "proxy/socket.h"
 #include "proxy/stop_signal.h"
 #include "proxy/supervisor.h"
+#include "proxy/worker_listeners.h"
 
 namespace hoplite::proxy {
 
@@ -244,13 +245,22 @@ bool Server::bindListener(Listener& l, const conf::HostPort& address, bool ipv6O
     shown.append(address.host);
   }
   shown.append(":").append(std::to_string(address.port));
-  struct sockaddr_storage bindAddress;
-  if (!resolveListenAddress(loop_, address, bindAddress)) {
-    std::fprintf(stderr, "hoplite: cannot resolve listen address %s\n", shown.c_str());
-    return false;
+  int rc = 0;
+  if (worker_ != 0) {
+    // A listener a reload added while workers run: every worker binds its own socket to it
+    // with SO_REUSEPORT, as the supervisor bound them at start (proxy/worker_listeners.h).
+    const int fd = bindReusePortSocket(address, ipv6Only);
+    rc = fd < 0 ? uv_translate_sys_error(-fd) : uv_tcp_open(&l.handle, fd);
+    if (fd >= 0 && rc != 0) ::close(fd);
+  } else {
+    struct sockaddr_storage bindAddress;
+    if (!resolveListenAddress(loop_, address, bindAddress)) {
+      std::fprintf(stderr, "hoplite: cannot resolve listen address %s\n", shown.c_str());
+      return false;
+    }
+    rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress),
+                     ipv6Only ? UV_TCP_IPV6ONLY : 0);
   }
-  const int rc = uv_tcp_bind(&l.handle, reinterpret_cast<const sockaddr*>(&bindAddress),
-                             ipv6Only ? UV_TCP_IPV6ONLY : 0);
   if (rc != 0) {
     std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(), uv_strerror(rc));
     return false;

@@ -5,8 +5,10 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -15,6 +17,7 @@
 #endif
 
 #include "conf/config_loader.h"
+#include "conf/host_port.h"
 #include "proxy/admin/admin_listener.h"
 #include "proxy/admin/admin_state.h"
 #include "proxy/observe/error_log.h"
@@ -35,25 +38,67 @@ constexpr size_t kMaxReportBytes = 4096;
 struct Worker {
   pid_t pid = -1;  // -1 once reaped (or never started)
   uint32_t number = 0;
+  size_t slot = 0;          // its slot of the metrics table
   uint64_t generation = 1;  // the config generation it last reported serving
+  bool retiring = false;    // a reload lowered "workers": it drains and exits, as on SIGTERM
 };
+
+// The signals the supervisor's loop watches, blocked around each fork (runSupervisor).
+sigset_t watchedSignals() {
+  sigset_t watched;
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGTERM);
+  sigaddset(&watched, SIGINT);
+  sigaddset(&watched, SIGCHLD);
+  // Inherited by the workers, and kept until their handlers are installed: a force stop sent
+  // while a worker starts waits for it too, instead of killing it.
+  sigaddset(&watched, kForceStopSignal);
+  sigaddset(&watched, kReopenLogsSignal);
+  sigaddset(&watched, SIGHUP);
+  return watched;
+}
+
+// In a worker just forked: it must not outlive its supervisor, nor speak to the service
+// manager. False when the supervisor died before the worker could notice.
+bool detachFromSupervisor(pid_t supervisorPid) {
+#ifdef __linux__
+  // A supervisor killed outright must not leave workers serving on their own.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+  if (::getppid() != supervisorPid) return false;  // it died before prctl took effect
+  // Only the supervisor speaks to a service manager (NotifyAccess=main).
+  forgetNotifySocket();
+  // A terminal's Ctrl-C goes to the whole process group; the supervisor passes it on.
+  std::signal(SIGINT, SIG_IGN);
+  return true;
+}
 
 // The supervisor's state while its loop runs: the workers, and why it is stopping.
 class Supervisor {
  public:
+  // `reportWriter`: the write end of the workers' report pipe, for the workers a reload starts.
+  // `bound`: each listen address with its bound port, for their sockets.
   Supervisor(uv_loop_t* loop, const conf::Config& config, RuntimeInfo& runtime,
-             std::vector<Worker> workers, int reportPipe, int snapshotFd)
-      : config_(config),
+             const ServeAsWorker& serve, std::vector<Worker> workers, int reportPipe,
+             int reportWriter, int snapshotFd, std::vector<conf::HostPort> bound)
+      : loop_(loop),
+        config_(config),
         current_(std::make_shared<const conf::Config>(config)),
         runtime_(runtime),
+        serve_(serve),
         snapshotFd_(snapshotFd),
+        reportWriter_(reportWriter),
         listeners_(runtime.firstLayout->listeners),
+        bound_(std::move(bound)),
         workers_(std::move(workers)),
+        initialWorkers_(workers_.size()),
+        nextNumber_(static_cast<uint32_t>(workers_.size()) + 1),
         adminState_(runtime.generations, runtime.metrics,
                     admin::AdminState::Sources{runtime.configPath, runtime.startUnixMs,
                                                config.workers, [this] { return processes(); },
                                                [this] { return stopRequested_; },
-                                               [this] { return workerGenerations(); }}),
+                                               [this] { return workerGenerations(); },
+                                               [this] { return activeWorkers(); }}),
         admin_(loop, adminState_) {
     uv_signal_init(loop, &sigterm_);
     uv_signal_init(loop, &sigint_);
@@ -140,9 +185,9 @@ class Supervisor {
     if (self.reload()) {
       ++generations.reloadsOk;
       // "serving" (and READY=1) once every worker has said it applied it (onReloadReport).
-      self.reloadsPending_ = self.running();
       self.logReload(path + ": generation " + std::to_string(generations.number()) +
                      " validated; " + std::to_string(self.reloadsPending_) + " workers apply it");
+      if (self.reloadsPending_ == 0) self.notifyServing();
     } else {
       ++generations.reloadsFailed;
       self.logReload("failed; generation " + std::to_string(generations.number()) +
@@ -176,13 +221,13 @@ class Supervisor {
     }
     if (--reloadsPending_ == 0) {
       logReload(runtime_.configPath + ": generation " + generation + " serving in " +
-                std::to_string(running()) + " workers");
+                std::to_string(activeWorkers()) + " workers");
       notifyServing();
     }
   }
 
   void notifyServing() {
-    notifyReady(servingStatus(listeners_) + " with " + std::to_string(workers_.size()) +
+    notifyReady(servingStatus(listeners_) + " with " + std::to_string(activeWorkers()) +
                 " workers");
   }
 
@@ -206,14 +251,47 @@ class Supervisor {
     }
     for (const conf::ConfigError& error : loaded.errors) logReload(path + ": " + error.toText());
     if (!loaded.config) return false;
-    if (const std::string why = reloadNeedsRestart(*current_, *loaded.config, true); !why.empty()) {
+    const conf::Config& next = *loaded.config;
+    if (const std::string why = reloadNeedsRestart(*current_, next, true); !why.empty()) {
       logReload(path + ": " + why);
+      return false;
+    }
+    // Listeners: a kept address keeps its label and port; an added one must be free now, before
+    // any worker changes anything (each worker then binds its own socket there).
+    std::vector<std::string> labels;
+    std::vector<conf::HostPort> bound;
+    for (size_t i = 0; i < next.listen.size(); ++i) {
+      const auto kept = std::find(current_->listen.begin(), current_->listen.end(), next.listen[i]);
+      if (kept != current_->listen.end()) {
+        const size_t old = static_cast<size_t>(kept - current_->listen.begin());
+        labels.push_back(listeners_[old]);
+        bound.push_back(bound_[old]);
+        continue;
+      }
+      const std::string shown = listenText(next.listen[i]);
+      if (const std::string why =
+              probeListenAddress(next.listen[i], conf::listensIpv6Only(next.listen, i));
+          !why.empty()) {
+        logReload(path + ": /listen/" + std::to_string(i) + ": cannot listen on " + shown + ": " +
+                  why);
+        return false;
+      }
+      labels.push_back(shown);
+      bound.push_back(next.listen[i]);
+    }
+    // Workers: those a raised count starts need free metric slots.
+    const size_t active = activeWorkers();
+    if (next.workers > active && next.workers - active > freeSlots()) {
+      logReload(path + ": /workers: at most " + std::to_string(runtime_.metrics.reservedSlots()) +
+                " workers can run at once for this start (4 times the workers it started with, "
+                "at least 16), counting those still draining; " +
+                std::to_string(next.workers) + " asked");
       return false;
     }
     observe::Generations& generations = runtime_.generations;
     std::string problem;
-    std::shared_ptr<observe::MetricLayout> layout = generations.layoutFor(
-        *loaded.config, generations.layout().listeners, runtime_.metrics.capacity(), problem);
+    std::shared_ptr<observe::MetricLayout> layout =
+        generations.layoutFor(next, labels, runtime_.metrics.capacity(), problem);
     if (!layout) {
       logReload(path + ": " + problem);
       return false;
@@ -225,8 +303,108 @@ class Supervisor {
     }
     generations.adopt(layout, observe::unixMillisecondsNow());
     current_ = std::make_shared<const conf::Config>(std::move(*loaded.config));
-    signalAll(SIGHUP);
+    listeners_ = std::move(labels);
+    bound_ = std::move(bound);
+    resizeWorkers(generations.number());
     return true;
+  }
+
+  // After a reload: the workers beyond the new count (the last started first) drain and exit as
+  // on SIGTERM; the others apply the snapshot (SIGHUP); the missing ones are started on it.
+  // Counts the workers whose report "serving" waits for.
+  void resizeWorkers(uint64_t generation) {
+    size_t active = activeWorkers();
+    for (auto worker = workers_.rbegin(); worker != workers_.rend() && active > current_->workers;
+         ++worker) {
+      if (worker->pid <= 0 || worker->retiring) continue;
+      worker->retiring = true;
+      --active;
+      logReload("worker " + std::to_string(worker->number) + " (pid " +
+                std::to_string(worker->pid) + ") drains and exits: workers is now " +
+                std::to_string(current_->workers));
+      ::kill(worker->pid, SIGTERM);
+    }
+    reloadsPending_ = active;
+    for (const Worker& worker : workers_) {
+      if (worker.pid > 0 && !worker.retiring) ::kill(worker.pid, SIGHUP);
+    }
+    while (active < current_->workers) {
+      if (!startWorker(generation)) break;
+      ++active;
+      ++reloadsPending_;
+    }
+  }
+
+  size_t freeSlots() const {
+    size_t busy = 0;
+    for (const Worker& worker : workers_) busy += worker.pid > 0 ? 1 : 0;
+    return runtime_.metrics.reservedSlots() - busy;
+  }
+
+  // A slot no running worker writes: a reaped worker's (its counts stay in the sums, which only
+  // grow) or one never used.
+  std::optional<size_t> takeSlot() {
+    for (size_t slot = 0; slot < runtime_.metrics.slotCount(); ++slot) {
+      bool busy = false;
+      for (const Worker& worker : workers_) busy = busy || (worker.pid > 0 && worker.slot == slot);
+      if (!busy) return slot;
+    }
+    return runtime_.metrics.addSlot(0);
+  }
+
+  // Starts one more worker on the current config from inside the loop. The child leaves the
+  // supervisor's loop behind: it closes every socket and pipe that loop holds (the admin
+  // listener and its connections, the report pipe's read end), which would otherwise stay open
+  // as long as the worker, and gives the loop's kernel state its own copies (uv_loop_fork) so
+  // that a signal to the worker never reaches the supervisor's loop. False after logging why.
+  bool startWorker(uint64_t generation) {
+    const std::optional<size_t> slot = takeSlot();
+    if (!slot) {
+      logReload("no metrics slot is free for another worker");
+      return false;
+    }
+    std::optional<WorkerListeners> sockets = bindWorkerListeners(
+        bound_, 1, static_cast<int>(current_->limits.listenBacklog), /*joinExisting=*/true);
+    if (!sockets) return false;
+    conf::Config share = *current_;
+    share.limits.maxConnections = workerShare(current_->limits.maxConnections, current_->workers);
+    const uint32_t number = nextNumber_++;
+    const sigset_t watched = watchedSignals();
+    sigset_t previous;
+    sigprocmask(SIG_BLOCK, &watched, &previous);
+    const pid_t supervisorPid = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      if (!detachFromSupervisor(supervisorPid)) std::_Exit(1);
+      uv_loop_fork(loop_);
+      uv_walk(
+          loop_,
+          [](uv_handle_t* handle, void*) {
+            uv_os_fd_t fd;
+            if (uv_fileno(handle, &fd) == 0) ::close(fd);
+          },
+          nullptr);
+      const WorkerRole role{number,      *slot,    sockets->sockets[0], reportWriter_,
+                            snapshotFd_, previous, generation};
+      const int code = serve_(share, role);
+      std::fflush(nullptr);
+      std::exit(code);
+    }
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    sockets->closeAllBut(-1);
+    if (pid < 0) {
+      logReload("cannot start worker " + std::to_string(number) + ": " + std::strerror(errno));
+      return false;
+    }
+    workers_.push_back({pid, number, *slot, generation, false});
+    logReload("worker " + std::to_string(number) + ": pid " + std::to_string(pid) +
+              ", started on generation " + std::to_string(generation));
+    return true;
+  }
+
+  static std::string listenText(const conf::HostPort& address) {
+    const bool v6 = address.host.find(':') != std::string::npos;
+    return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
   }
 
   // The whole file, or false.
@@ -244,10 +422,10 @@ class Supervisor {
   // systemctl status shows what is open, summed over the workers, updated once a period.
   static void onStatusTimer(uv_timer_t* timer) {
     auto& self = *static_cast<Supervisor*>(timer->data);
-    if (self.stopRequested_ || self.readyCount_ < self.workers_.size()) return;
+    if (self.stopRequested_ || !self.startedReady_) return;
     const admin::AdminState::OpenCounts open = self.adminState_.openCounts();
     notifyStatusIfChanged(liveStatus(servingStatus(self.listeners_) + " with " +
-                                         std::to_string(self.workers_.size()) + " workers",
+                                         std::to_string(self.activeWorkers()) + " workers",
                                      open.connections, open.tunnels),
                           self.lastStatus_);
   }
@@ -309,12 +487,14 @@ class Supervisor {
       return;
     }
     if (line == kReadyLine) {
+      // The workers started with the supervisor; one a reload starts reports its generation too.
       ++readyCount_;
-      if (readyCount_ == workers_.size() && !stopRequested_) {
+      if (!startedReady_ && readyCount_ == initialWorkers_ && !stopRequested_) {
+        startedReady_ = true;
         std::fprintf(stderr, "hoplite: ready\n");
         std::fflush(stderr);
         // The supervisor is the process the service manager started: it alone notifies.
-        notifyReady(servingStatus(listeners_) + " with " + std::to_string(workers_.size()) +
+        notifyReady(servingStatus(listeners_) + " with " + std::to_string(initialWorkers_) +
                     " workers");
       }
       return;
@@ -344,11 +524,27 @@ class Supervisor {
     return count;
   }
 
+  // Running and not draining away after a reload.
+  uint32_t activeWorkers() const {
+    uint32_t count = 0;
+    for (const Worker& worker : workers_) count += worker.pid > 0 && !worker.retiring ? 1 : 0;
+    return count;
+  }
+
+  // Once stopping, no worker is started any more: the pipe ends when the last worker's end
+  // closes.
+  void closeReportWriter() {
+    if (reportWriter_ < 0) return;
+    ::close(reportWriter_);
+    reportWriter_ = -1;
+  }
+
   // The first stop of any cause (a signal, a worker that died, a failed start) tells the
   // service manager; later ones only signal again.
   void stop(int signum) {
     if (!stopRequested_) notifyStopping(stoppingStatus(current_->timeouts.shutdownDelay));
     stopRequested_ = true;
+    closeReportWriter();
     signalAll(signum);
     finishIfDone();
   }
@@ -366,14 +562,24 @@ class Supervisor {
       for (Worker& worker : workers_) {
         if (worker.pid != pid) continue;
         worker.pid = -1;
-        onWorkerExited(worker.number, pid, status);
+        onWorkerExited(worker, pid, status);
       }
     }
     finishIfDone();
   }
 
-  void onWorkerExited(uint32_t number, pid_t pid, int status) {
+  void onWorkerExited(const Worker& worker, pid_t pid, int status) {
+    const uint32_t number = worker.number;
     const bool exitedCleanly = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (worker.retiring && !stopRequested_) {
+      // Asked to go by a reload: its share of new connections went to the others already.
+      logReload("worker " + std::to_string(number) + " (pid " + std::to_string(pid) + ") " +
+                (exitedCleanly ? std::string("drained and exited")
+                 : WIFSIGNALED(status)
+                     ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                     : "exited with status " + std::to_string(WEXITSTATUS(status))));
+      return;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && workerExitCode_ == 0) {
       workerExitCode_ = WEXITSTATUS(status);
     }
@@ -419,12 +625,18 @@ class Supervisor {
     if (adminOpen_) admin_.close();
   }
 
+  uv_loop_t* loop_;
   const conf::Config& config_;                   // as started: what the workers were forked with
   std::shared_ptr<const conf::Config> current_;  // the last config validated (reloads)
   RuntimeInfo& runtime_;
-  int snapshotFd_;                      // the validated config, for the workers (proxy/reload.h)
+  const ServeAsWorker& serve_;
+  int snapshotFd_;    // the validated config, for the workers (proxy/reload.h)
+  int reportWriter_;  // the report pipe's write end, for workers started later; -1 once stopping
   std::vector<std::string> listeners_;  // the bound addresses, for the READY status line
-  std::vector<Worker> workers_;
+  std::vector<conf::HostPort> bound_;   // the same with their ports, to bind more workers to
+  std::vector<Worker> workers_;         // every worker started, in order, reaped ones included
+  size_t initialWorkers_;               // those started with the supervisor
+  uint32_t nextNumber_;                 // the number of the next worker a reload starts
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sigchld_;
@@ -437,6 +649,7 @@ class Supervisor {
   char readBuffer_[1024];
   std::string pending_;  // the start of a line not yet complete
   size_t readyCount_ = 0;
+  bool startedReady_ = false;  // every worker started with the supervisor said it serves
   size_t reloadsPending_ = 0;  // workers yet to report the latest reload
   Counters total_;
   size_t countersReported_ = 0;
@@ -456,6 +669,10 @@ std::string counterLine(const Counters& counters) {
   return std::string(kCountersPrefix) + counters.toText() + "\n";
 }
 
+size_t reservedWorkerSlots(uint32_t workers) {
+  return std::min<size_t>(conf::kMaxWorkers, std::max<size_t>(16, size_t{4} * workers));
+}
+
 uint64_t workerShare(uint64_t total, uint32_t workers) {
   return total / workers + (total % workers != 0 ? 1 : 0);
 }
@@ -463,17 +680,8 @@ uint64_t workerShare(uint64_t total, uint32_t workers) {
 int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeAsWorker& serve) {
   // Signals that arrive before the loop watches them stay pending instead of killing the
   // supervisor (and orphaning workers) or being lost.
-  sigset_t watched;
+  const sigset_t watched = watchedSignals();
   sigset_t previous;
-  sigemptyset(&watched);
-  sigaddset(&watched, SIGTERM);
-  sigaddset(&watched, SIGINT);
-  sigaddset(&watched, SIGCHLD);
-  // Inherited by the workers, and kept until their handlers are installed: a force stop sent
-  // while a worker starts waits for it too, instead of killing it.
-  sigaddset(&watched, kForceStopSignal);
-  sigaddset(&watched, kReopenLogsSignal);
-  sigaddset(&watched, SIGHUP);
   sigprocmask(SIG_BLOCK, &watched, &previous);
 
   std::optional<WorkerListeners> listeners = bindWorkerListeners(
@@ -506,19 +714,11 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
   for (uint32_t index = 0; index < config.workers; ++index) {
     const pid_t pid = ::fork();
     if (pid == 0) {
-#ifdef __linux__
-      // A supervisor killed outright must not leave workers serving on their own.
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
-      if (::getppid() != supervisorPid) return 1;  // it died before prctl took effect
-      // Only the supervisor speaks to a service manager (NotifyAccess=main).
-      forgetNotifySocket();
+      if (!detachFromSupervisor(supervisorPid)) return 1;
       ::close(reportPipe[0]);
       listeners->closeAllBut(static_cast<int>(index));
-      // A terminal's Ctrl-C goes to the whole process group; the supervisor passes it on.
-      std::signal(SIGINT, SIG_IGN);
-      const WorkerRole role{index + 1, listeners->sockets[index], reportPipe[1], snapshotFd,
-                            previous};
+      const WorkerRole role{index + 1, index, listeners->sockets[index], reportPipe[1], snapshotFd,
+                            previous,  0};
       return serve(workerConfig, role);
     }
     if (pid < 0) {
@@ -527,20 +727,22 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
       forkFailed = true;
       break;
     }
-    workers.push_back({pid, index + 1});
+    workers.push_back({pid, index + 1, index, 1, false});
     std::fprintf(stderr, "hoplite: worker %u: pid %d\n", index + 1, static_cast<int>(pid));
   }
   // The workers hold their own copies; a socket left open here would keep taking connections
   // that no worker accepts once its worker has closed it.
   listeners->closeAllBut(-1);
-  ::close(reportPipe[1]);
   std::fflush(stderr);
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   int exitCode = 1;
   {
-    Supervisor supervisor(&loop, config, runtime, std::move(workers), reportPipe[0], snapshotFd);
+    // The supervisor keeps the report pipe's write end for the workers a reload starts, and
+    // closes it once stopping.
+    Supervisor supervisor(&loop, config, runtime, serve, std::move(workers), reportPipe[0],
+                          reportPipe[1], snapshotFd, listeners->bound);
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     supervisor.reapNow();
     if (forkFailed || !supervisor.startAdmin()) supervisor.abandon();

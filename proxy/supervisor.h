@@ -34,7 +34,8 @@ struct RuntimeInfo {
 
 // What a forked worker gets from its supervisor.
 struct WorkerRole {
-  uint32_t number = 0;             // 1-based, for log lines
+  uint32_t number = 0;             // 1-based, for log lines; never reused
+  size_t slot = 0;                 // its slot of the metrics table (a retired worker's, reused)
   std::vector<int> listenSockets;  // listening already, one per `listen` address, in order
   // Lines to the supervisor (kReadyLine once serving, then counterLine at exit), each written
   // whole in one write, which a pipe keeps in one piece; closed at exit.
@@ -47,6 +48,9 @@ struct WorkerRole {
   // installed, so that a stop sent while it starts waits for it instead of killing it; this mask
   // is restored then.
   sigset_t signalMaskAfterStart{};
+  // A worker a reload started: the generation it starts on, which it reports (kReloadedPrefix)
+  // once it serves. 0 for the workers started with the supervisor.
+  uint64_t startedForGeneration = 0;
 };
 
 // What a worker writes to its report pipe.
@@ -73,6 +77,10 @@ using ServeAsWorker = std::function<int(const conf::Config& config, const Worker
 // The supervisor serves the admin listener (admin.listen) for all of them: it reads the workers'
 // slots of `runtime.metrics`, and its /healthz says "draining" from its SIGTERM on.
 int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeAsWorker& serve);
+
+// The metrics slots a supervisor maps at start for `workers`: room for reloads that start more
+// workers (4 times as many, at least 16, at most conf::kMaxWorkers), draining ones included.
+size_t reservedWorkerSlots(uint32_t workers);
 
 // Each worker's share of a whole-process limit, rounded up so the shares add up to at least it.
 uint64_t workerShare(uint64_t total, uint32_t workers);

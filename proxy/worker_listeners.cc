@@ -68,26 +68,28 @@ int boundSocket(const sockaddr_storage& address, bool ipv6Only, bool reusePort) 
 // whether the address is free and which port the kernel picks for port 0; it is closed before
 // the workers' sockets take that port (a listening socket leaves no TIME_WAIT behind).
 bool bindAddress(const conf::HostPort& configured, bool ipv6Only, uint32_t workers, int backlog,
-                 WorkerListeners& out) {
+                 bool joinExisting, WorkerListeners& out) {
   const std::string shown = configuredText(configured);
   sockaddr_storage address;
   if (!literalAddress(configured, address)) {
     std::fprintf(stderr, "hoplite: cannot parse listen address %s\n", shown.c_str());
     return false;
   }
-  const int probe = boundSocket(address, ipv6Only, /*reusePort=*/false);
-  if (probe < 0) {
-    std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(),
-                 std::strerror(-probe));
-    return false;
+  if (!joinExisting) {
+    const int probe = boundSocket(address, ipv6Only, /*reusePort=*/false);
+    if (probe < 0) {
+      std::fprintf(stderr, "hoplite: cannot listen on %s: %s\n", shown.c_str(),
+                   std::strerror(-probe));
+      return false;
+    }
+    sockaddr_storage bound;
+    socklen_t length = sizeof bound;
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&bound), &length);
+    ::close(probe);
+    setPort(address, ntohs(address.ss_family == AF_INET6
+                               ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
+                               : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port));
   }
-  sockaddr_storage bound;
-  socklen_t length = sizeof bound;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&bound), &length);
-  ::close(probe);
-  setPort(address, ntohs(address.ss_family == AF_INET6
-                             ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
-                             : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port));
   for (uint32_t worker = 0; worker < workers; ++worker) {
     const int fd = boundSocket(address, ipv6Only, /*reusePort=*/true);
     if (fd < 0 || ::listen(fd, backlog) != 0) {
@@ -100,6 +102,11 @@ bool bindAddress(const conf::HostPort& configured, bool ipv6Only, uint32_t worke
     out.sockets[worker].push_back(fd);
   }
   out.shown.push_back(addressText(address));
+  conf::HostPort real = configured;
+  real.port = ntohs(address.ss_family == AF_INET6
+                        ? reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port
+                        : reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+  out.bound.push_back(real);
   return true;
 }
 
@@ -114,17 +121,33 @@ void WorkerListeners::closeAllBut(int keep) {
 }
 
 std::optional<WorkerListeners> bindWorkerListeners(const std::vector<conf::HostPort>& addresses,
-                                                   uint32_t workers, int backlog) {
+                                                   uint32_t workers, int backlog,
+                                                   bool joinExisting) {
   WorkerListeners listeners;
   listeners.sockets.resize(workers);
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (!bindAddress(addresses[i], conf::listensIpv6Only(addresses, i), workers, backlog,
-                     listeners)) {
+                     joinExisting, listeners)) {
       listeners.closeAllBut(-1);
       return std::nullopt;
     }
   }
   return listeners;
+}
+
+std::string probeListenAddress(const conf::HostPort& address, bool ipv6Only) {
+  sockaddr_storage socketAddress;
+  if (!literalAddress(address, socketAddress)) return "not an IP address";
+  const int probe = boundSocket(socketAddress, ipv6Only, /*reusePort=*/false);
+  if (probe < 0) return std::strerror(-probe);
+  ::close(probe);
+  return {};
+}
+
+int bindReusePortSocket(const conf::HostPort& address, bool ipv6Only) {
+  sockaddr_storage socketAddress;
+  if (!literalAddress(address, socketAddress)) return -EINVAL;
+  return boundSocket(socketAddress, ipv6Only, /*reusePort=*/true);
 }
 
 }  // namespace hoplite::proxy

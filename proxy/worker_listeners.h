@@ -16,6 +16,8 @@ namespace hoplite::proxy {
 struct WorkerListeners {
   // What each address is bound to, for the "listening on" lines (the kernel's port for port 0).
   std::vector<std::string> shown;
+  // The same, as addresses to bind more sockets to (bindWorkerListeners with joinExisting).
+  std::vector<conf::HostPort> bound;
   // sockets[worker][address]: listening socket descriptors, in `listen` order.
   std::vector<std::vector<int>> sockets;
   // Closes every socket not in sockets[keep] (all of them for keep == -1).
@@ -26,7 +28,19 @@ struct WorkerListeners {
 // is first bound once without SO_REUSEPORT: that fails with "address already in use" when any other
 // socket listens there, so a second hoplite cannot silently join the first one's port group.
 // nullopt, after printing why to stderr and closing what was opened, on any failure.
+// `joinExisting`: the addresses are already served by this hoplite's other workers (a worker a
+// reload adds), so the first bind is skipped; each has its real port.
 std::optional<WorkerListeners> bindWorkerListeners(const std::vector<conf::HostPort>& addresses,
-                                                   uint32_t workers, int backlog);
+                                                   uint32_t workers, int backlog,
+                                                   bool joinExisting = false);
+
+// For a listener a reload adds while workers run: whether `address` can be bound, tried by the
+// supervisor (without SO_REUSEPORT, so that a socket anyone else listens on there fails it)
+// before any worker changes anything. Empty when it can, else why not.
+std::string probeListenAddress(const conf::HostPort& address, bool ipv6Only);
+
+// A worker's own socket for a listener a reload added: bound with SO_REUSEPORT on `address`,
+// which the other workers bind too. The descriptor, or -errno.
+int bindReusePortSocket(const conf::HostPort& address, bool ipv6Only);
 
 }  // namespace hoplite::proxy

@@ -35,7 +35,7 @@ std::string AdminState::metricsText() const {
   runtime.configGeneration = generations_.number();
   runtime.reloadsOk = generations_.reloadsOk;
   runtime.reloadsFailed = generations_.reloadsFailed;
-  runtime.workers = sources_.workers;
+  runtime.workers = sources_.workerCount ? sources_.workerCount() : sources_.workers;
   const std::vector<pid_t> pids = sources_.processes();
   return observe::renderPrometheus(generations_.layout(), table_.sumCounters(),
                                    generations_.foldedCells(table_), runtime,
@@ -97,7 +97,7 @@ std::string AdminState::statusJson() const {
       {"config_file", sources_.configPath},
       {"config_generation", generations_.number()},
       {"config_loaded", timeOrNull(static_cast<uint64_t>(generations_.loadedUnixMs()))},
-      {"workers", sources_.workers},
+      {"workers", sources_.workerCount ? sources_.workerCount() : sources_.workers},
       {"draining", sources_.draining()},
       {"connections_open", connectionsOpen},
       {"tunnels_open", tunnelsOpen},

@@ -32,6 +32,8 @@ class AdminState {
       uint64_t generation = 0;
     };
     std::function<std::vector<WorkerGeneration>()> workerGenerations = nullptr;
+    // With workers: how many serve now (a reload changes it); `workers` when unset.
+    std::function<uint32_t()> workerCount = nullptr;
   };
 
   // `generations`: the config generations of the process that serves the admin listener (the

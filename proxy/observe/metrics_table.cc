@@ -10,8 +10,9 @@
 
 namespace hoplite::proxy::observe {
 
-std::unique_ptr<MetricsTable> MetricsTable::create(size_t slots, size_t cellCount,
-                                                   size_t capacity) {
+std::unique_ptr<MetricsTable> MetricsTable::create(size_t slots, size_t cellCount, size_t capacity,
+                                                   size_t reserved) {
+  reserved = std::max(reserved, slots);
   if (cellCount > capacity) {
     std::fprintf(stderr,
                  "hoplite: the metrics need %zu cells, more than the %zu there is room for\n",
@@ -19,7 +20,7 @@ std::unique_ptr<MetricsTable> MetricsTable::create(size_t slots, size_t cellCoun
     return nullptr;
   }
   const size_t slotBytes = sizeof(Counters) + capacity * sizeof(CounterCell);
-  const size_t bytes = slots * slotBytes;
+  const size_t bytes = reserved * slotBytes;
   // Anonymous shared memory is zeroed, which is what a CounterCell starts as; NORESERVE: the
   // room for later generations costs nothing until it is used.
   void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
@@ -29,21 +30,29 @@ std::unique_ptr<MetricsTable> MetricsTable::create(size_t slots, size_t cellCoun
                  std::strerror(errno));
     return nullptr;
   }
-  std::unique_ptr<MetricsTable> table(new MetricsTable(memory, bytes, slots, capacity));
+  std::unique_ptr<MetricsTable> table(new MetricsTable(memory, bytes, slots, reserved, capacity));
   for (size_t slot = 0; slot < slots; ++slot) table->prepare(slot, 0, cellCount);
   return table;
 }
 
-MetricsTable::MetricsTable(void* memory, size_t bytes, size_t slots, size_t capacity)
+MetricsTable::MetricsTable(void* memory, size_t bytes, size_t slots, size_t reserved,
+                           size_t capacity)
     : memory_(memory),
       bytes_(bytes),
       slots_(slots),
+      reserved_(reserved),
       capacity_(capacity),
       slotBytes_(sizeof(Counters) + capacity * sizeof(CounterCell)) {
   static_assert(alignof(Counters) == alignof(CounterCell));
-  for (size_t slot = 0; slot < slots_; ++slot) {
+  for (size_t slot = 0; slot < reserved_; ++slot) {
     new (static_cast<char*>(memory_) + slot * slotBytes_) Counters();
   }
+}
+
+std::optional<size_t> MetricsTable::addSlot(size_t cellCount) {
+  if (slots_ == reserved_) return std::nullopt;
+  prepare(slots_, 0, cellCount);
+  return slots_++;
 }
 
 void MetricsTable::prepare(size_t slot, size_t begin, size_t end) {

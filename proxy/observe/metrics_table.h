@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "proxy/counters.h"
@@ -28,14 +29,22 @@ class MetricsTable {
 
   // `slots` zeroed slots (one per worker) of the fixed Counters and room for `capacity` labelled
   // cells each, of which the first `cellCount` (the first generation's MetricLayout::cellCount)
-  // are ready; null after printing why when the memory cannot be mapped.
+  // are ready; null after printing why when the memory cannot be mapped. `reserved` (at least
+  // `slots`) slots are mapped, for workers a reload starts later (addSlot); like the cells'
+  // room, they cost address space only until used.
   static std::unique_ptr<MetricsTable> create(size_t slots, size_t cellCount,
-                                              size_t capacity = kCellCapacity);
+                                              size_t capacity = kCellCapacity, size_t reserved = 0);
   ~MetricsTable();
   MetricsTable(const MetricsTable&) = delete;
   MetricsTable& operator=(const MetricsTable&) = delete;
 
+  // The slots in use: the sums read these.
   size_t slotCount() const { return slots_; }
+  // One more slot in use, its cells [0, cellCount) ready, for a worker that has not started
+  // yet; its index, or nullopt when every reserved slot is taken. Slots are never reused, so
+  // that a worker that exited keeps its counts in the sums.
+  std::optional<size_t> addSlot(size_t cellCount);
+  size_t reservedSlots() const { return reserved_; }
   size_t capacity() const { return capacity_; }
   Counters& counters(size_t slot);
   CounterCell* cells(size_t slot);
@@ -52,13 +61,14 @@ class MetricsTable {
   uint64_t maxCell(size_t cell) const;
 
  private:
-  MetricsTable(void* memory, size_t bytes, size_t slots, size_t capacity);
+  MetricsTable(void* memory, size_t bytes, size_t slots, size_t reserved, size_t capacity);
   const Counters& countersAt(size_t slot) const;
   const CounterCell* cellsAt(size_t slot) const;
 
   void* memory_;
   size_t bytes_;
   size_t slots_;
+  size_t reserved_;
   size_t capacity_;
   size_t slotBytes_;
 };

@@ -61,5 +61,14 @@ TEST_CASE("proxy: a counters line that is not whole or not ours is refused", "[p
   CHECK_FALSE(Counters::fromText(text).has_value());
 }
 
+TEST_CASE("proxy: counters since a copy are what was counted after it", "[proxy][counters]") {
+  // A worker started in a retired worker's slot reports only its own counts.
+  Counters slot = distinctCounters(10);
+  const Counters inherited = slot;
+  slot += distinctCounters(1);
+  CHECK(slot.since(inherited) == distinctCounters(1));
+  CHECK(slot.since(slot) == Counters());
+}
+
 }  // namespace
 }  // namespace hoplite::proxy

@@ -283,6 +283,23 @@ TEST_CASE(
   CHECK(problem.find("restart hoplite to apply this config") != std::string::npos);
 }
 
+TEST_CASE("proxy: slots reserved for workers a reload starts count once in use",
+          "[proxy][metrics]") {
+  const MetricLayout layout(twoUpstreams());
+  const auto table = MetricsTable::create(1, layout.cellCount, 1 << 12, 3);
+  REQUIRE(table);
+  CHECK(table->slotCount() == 1);
+  CHECK(table->reservedSlots() == 3);
+  table->counters(0).requests = 5;
+  table->counters(1).requests = 7;  // reserved, not in use: left out of the sums
+  CHECK(table->sumCounters().requests.load() == 5);
+  CHECK(table->addSlot(layout.cellCount) == std::optional<size_t>(1));
+  CHECK(table->sumCounters().requests.load() == 12);
+  CHECK(table->addSlot(layout.cellCount) == std::optional<size_t>(2));
+  CHECK_FALSE(table->addSlot(layout.cellCount).has_value());
+  CHECK(table->slotCount() == 3);
+}
+
 TEST_CASE("proxy: a forked process's counts reach the parent through the shared table",
           "[proxy][metrics]") {
   const MetricLayout layout(twoUpstreams());
