@@ -38,9 +38,10 @@ constexpr size_t kMaxReportBytes = 4096;
 struct Worker {
   pid_t pid = -1;  // -1 once reaped (or never started)
   uint32_t number = 0;
-  size_t slot = 0;          // its slot of the metrics table
-  uint64_t generation = 1;  // the config generation it last reported serving
-  bool retiring = false;    // a reload lowered "workers": it drains and exits, as on SIGTERM
+  size_t slot = 0;            // its slot of the metrics table
+  uint64_t generation = 1;    // the config generation it last reported serving
+  uint64_t loadedUnixMs = 0;  // when it reported it (its "ready" or "reloaded" line)
+  bool retiring = false;      // a reload lowered "workers": it drains and exits, as on SIGTERM
 };
 
 // The signals the supervisor's loop watches, blocked around each fork (runSupervisor).
@@ -100,6 +101,10 @@ class Supervisor {
                                                [this] { return workerGenerations(); },
                                                [this] { return activeWorkers(); }}),
         admin_(loop, adminState_) {
+    // The workers started now were forked with the config generation 1 loaded.
+    for (Worker& worker : workers_) {
+      worker.loadedUnixMs = static_cast<uint64_t>(runtime.generations.loadedUnixMs());
+    }
     uv_signal_init(loop, &sigterm_);
     uv_signal_init(loop, &sigint_);
     uv_signal_init(loop, &sigchld_);
@@ -212,7 +217,10 @@ class Supervisor {
                 " and goes on with the config it had (its log says why)");
     }
     for (Worker& each : workers_) {
-      if (ok && each.number == worker) each.generation = number;
+      if (ok && each.number == worker) {
+        each.generation = number;
+        each.loadedUnixMs = static_cast<uint64_t>(observe::unixMillisecondsNow());
+      }
     }
     // Only the latest reload's reports count towards "serving" (a worker that got two SIGHUPs
     // at once applies the latest snapshot once and reports it once).
@@ -396,7 +404,7 @@ class Supervisor {
       logReload("cannot start worker " + std::to_string(number) + ": " + std::strerror(errno));
       return false;
     }
-    workers_.push_back({pid, number, *slot, generation, false});
+    workers_.push_back({pid, number, *slot, generation, 0, false});
     logReload("worker " + std::to_string(number) + ": pid " + std::to_string(pid) +
               ", started on generation " + std::to_string(generation));
     return true;
@@ -433,7 +441,9 @@ class Supervisor {
   std::vector<admin::AdminState::Sources::WorkerGeneration> workerGenerations() const {
     std::vector<admin::AdminState::Sources::WorkerGeneration> out;
     for (const Worker& worker : workers_) {
-      if (worker.pid > 0) out.push_back({worker.number, worker.pid, worker.generation});
+      if (worker.pid > 0) {
+        out.push_back({worker.number, worker.pid, worker.generation, worker.loadedUnixMs});
+      }
     }
     return out;
   }
@@ -727,7 +737,7 @@ int runSupervisor(const conf::Config& config, RuntimeInfo& runtime, const ServeA
       forkFailed = true;
       break;
     }
-    workers.push_back({pid, index + 1, index, 1, false});
+    workers.push_back({pid, index + 1, index, 1, 0, false});
     std::fprintf(stderr, "hoplite: worker %u: pid %d\n", index + 1, static_cast<int>(pid));
   }
   // The workers hold their own copies; a socket left open here would keep taking connections

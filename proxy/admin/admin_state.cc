@@ -108,7 +108,8 @@ std::string AdminState::statusJson() const {
     for (const auto& worker : sources_.workerGenerations()) {
       workers.push_back({{"worker", worker.number},
                          {"pid", worker.pid},
-                         {"config_generation", worker.generation}});
+                         {"config_generation", worker.generation},
+                         {"config_loaded", timeOrNull(worker.loadedUnixMs)}});
     }
     status["worker_generations"] = std::move(workers);
   }

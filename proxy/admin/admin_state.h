@@ -30,6 +30,7 @@ class AdminState {
       uint32_t number = 0;
       pid_t pid = 0;
       uint64_t generation = 0;
+      uint64_t loadedUnixMs = 0;  // when it said it serves that generation (0: not yet)
     };
     std::function<std::vector<WorkerGeneration>()> workerGenerations = nullptr;
     // With workers: how many serve now (a reload changes it); `workers` when unset.
