@@ -16,7 +16,7 @@
 #include "conf/config.h"
 #include "proxy/observe/metric_layout.h"
 #include "proxy/observe/worker_metrics.h"
-#include "proxy/upstream_pool.h"
+#include "proxy/upstream/upstream_pool.h"
 
 namespace hoplite::proxy {
 

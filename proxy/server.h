@@ -32,7 +32,7 @@
 #include "proxy/reload.h"
 #include "proxy/request_id_source.h"
 #include "proxy/timer.h"
-#include "proxy/upstream_pool.h"
+#include "proxy/upstream/upstream_pool.h"
 
 namespace hoplite::proxy {
 

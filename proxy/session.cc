@@ -10,7 +10,7 @@
 #include "policy/routing.h"
 #include "proxy/server.h"
 #include "proxy/tunnel.h"
-#include "proxy/upstream_pool.h"
+#include "proxy/upstream/upstream_pool.h"
 
 namespace hoplite::proxy {
 
@@ -83,14 +83,6 @@ parser::ParserLimits responseLimits(const conf::Limits& limits) {
 
 }  // namespace
 
-// A uv_getaddrinfo request outlives a session that closes while it runs: the session then clears
-// `session` and the callback only frees the request.
-struct Session::ResolveRequest {
-  uv_getaddrinfo_t req;
-  Session* session = nullptr;
-  uint16_t port = 0;
-};
-
 void Session::start(Server& server, std::unique_ptr<Socket> client, const policy::PeerInfo& peer,
                     size_t listener) {
   // Owned by itself from here on: freed in the last timer close callback (onTimerClosed).
@@ -102,6 +94,7 @@ Session::Session(Server& server, std::unique_ptr<Socket> client, const policy::P
     : server_(server),
       generation_(server.generation()),
       client_(std::move(client)),
+      connector_(server.loop(), server.buffers(), server.readBatch(), *this),
       clientTimer_(
           server.loop(), [this] { onClientTimeout(); }, [this] { onTimerClosed(); }),
       upstreamTimer_(
@@ -251,11 +244,7 @@ void Session::onTimerClosed() {
 }
 
 void Session::dropUpstream() {
-  if (resolve_ != nullptr) {
-    resolve_->session = nullptr;
-    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_->req));
-    resolve_ = nullptr;
-  }
+  connector_.cancel();
   if (upstream_) Socket::dispose(std::move(upstream_));
   if (feedingResponse_) {
     responseParserDropped_ = true;  // processUpstreamInput destroys it once feed() returns
@@ -405,8 +394,8 @@ void Session::updateReadState() {
     case Phase::ConnectingUpstream:
       // As while a response is awaited: the client stays readable (a stop now and a restart
       // after the connect cost two epoll_ctl calls per request), and what arrives waits unparsed
-      // in the read buffer, which bounds it; an EOF is remembered. The upstream is read from
-      // the moment its connect is issued (see connectToNextAddress).
+      // in the read buffer, which bounds it; an EOF is remembered. The connector reads the
+      // upstream from the moment its connect is issued (upstream::Connector).
       wantClient = !clientSentEof_ && client_->buffered() < Socket::kReadBufferBytes;
       wantUpstream = true;
       break;
@@ -610,159 +599,43 @@ const conf::UpgradeSettings& Session::routeUpgradeSettings() const {
 }
 
 void Session::connectUpstream(bool allowReuse) {
-  if (allowReuse) {
-    if (UpstreamPool::IdleConnection idle = exchange_.pool->takeIdle(); idle.socket) {
-      upstream_ = std::move(idle.socket);
-      upstream_->setHandler(this);
-      // The connection's own parser, at its message boundary (onUpstreamReady sets the body
-      // handler); the session had none of its own between exchanges.
-      if (idle.parser) responseParser_ = std::move(idle.parser);
-      exchange_.reusedUpstream = true;
-      exchange_.server = idle.server;
-      if (ExchangeFacts* facts = loggedFacts()) {
-        facts->record.reused = true;
-        facts->record.upstreamAddress = exchange_.pool->serverText(idle.server);
-      }
-      ++server_.counters().upstreamReused;
-      onUpstreamReady();
-      return;
-    }
-  }
   exchange_.reusedUpstream = false;
-  exchange_.firstServer = exchange_.pool->pickServer(uv_now(server_.loop()));
-  exchange_.serversTried = 0;
-  connectToNextServer();
+  connector_.start(*exchange_.pool, allowReuse);
 }
 
-void Session::connectToNextServer() {
+void Session::onServerAttempt(size_t server) {
+  exchange_.server = server;
   // Each server gets its own upstream_connect period.
   enterPhase(Phase::ConnectingUpstream);
-  exchange_.server =
-      (exchange_.firstServer + exchange_.serversTried) % exchange_.pool->serverCount();
-  ++exchange_.serversTried;
-  const conf::HostPort& target = exchange_.pool->server(exchange_.server);
-  struct sockaddr_storage address;
-  std::memset(&address, 0, sizeof address);
-  if (uv_ip4_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in*>(&address)) ==
-          0 ||
-      uv_ip6_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in6*>(&address)) ==
-          0) {
-    exchange_.addresses.assign(1, address);
-    exchange_.nextAddress = 0;
-    connectToNextAddress(UV_ECONNREFUSED);
-    return;
-  }
-  // A host name: resolve on the thread pool, never blocking the loop.
-  auto request = std::make_unique<ResolveRequest>();
-  request->session = this;
-  request->port = target.port;
-  request->req.data = request.get();
-  struct addrinfo hints;
-  std::memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  const int rc = uv_getaddrinfo(server_.loop(), &request->req, &Session::onResolved,
-                                target.host.c_str(), nullptr, &hints);
-  if (rc < 0) {
-    onServerFailed("resolve", rc, /*timedOut=*/false);
-    return;
-  }
-  resolve_ = request.release();
 }
 
-void Session::onServerFailed(const char* what, int status, bool timedOut) {
-  if (phase_ != Phase::ConnectingUpstream) return;
-  dropUpstream();
-  ++server_.counters().upstreamConnectFailures;
-  const observe::ConnectFailure reason =
-      timedOut                                                ? observe::ConnectFailure::Timeout
-      : std::string_view(what) == "resolve"                   ? observe::ConnectFailure::Resolve
-      : status == UV_ECONNREFUSED                             ? observe::ConnectFailure::Refused
-      : status == UV_ENETUNREACH || status == UV_EHOSTUNREACH ? observe::ConnectFailure::Unreachable
-                                                              : observe::ConnectFailure::Other;
-  if constexpr (observe::kMetricsRecorded) {
-    generation_->metrics.connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
-  }
-  exchange_.pool->markFailed(exchange_.server, uv_now(server_.loop()));
-  const conf::HostPort& target = exchange_.pool->server(exchange_.server);
-  const bool another = exchange_.serversTried < exchange_.pool->serverCount();
-  std::fprintf(stderr, "hoplite: upstream %s: %s to %s:%u failed: %s%s\n",
-               exchange_.pool->name().c_str(), what, target.host.c_str(),
-               static_cast<unsigned>(target.port),
-               timedOut ? "upstream_connect expired" : uv_strerror(status),
-               another ? "; trying the next server" : "");
-  if (another) {
-    connectToNextServer();
-    return;
-  }
-  if (timedOut) {
-    respondError(504, "upstream_connect_timeout", "upstream connect timeout");
-  } else {
-    respondError(502, "upstream_connect_failed", "upstream unreachable or failed");
-  }
-}
-
-void Session::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result) {
-  std::unique_ptr<ResolveRequest> request(static_cast<ResolveRequest*>(req->data));
-  Session* self = request->session;
-  if (self == nullptr || self->phase_ != Phase::ConnectingUpstream) {
-    uv_freeaddrinfo(result);
-    return;
-  }
-  self->resolve_ = nullptr;
-  if (status < 0 || result == nullptr) {
-    uv_freeaddrinfo(result);
-    self->onServerFailed("resolve", status < 0 ? status : UV_EAI_NONAME, /*timedOut=*/false);
-    return;
-  }
-  std::vector<struct sockaddr_storage>& addresses = self->exchange_.addresses;
-  addresses.clear();
-  self->exchange_.nextAddress = 0;
-  for (const struct addrinfo* entry = result; entry != nullptr; entry = entry->ai_next) {
-    if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
-    struct sockaddr_storage address;
-    std::memset(&address, 0, sizeof address);
-    std::memcpy(&address, entry->ai_addr, entry->ai_addrlen);
-    if (address.ss_family == AF_INET6) {
-      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(request->port);
-    } else {
-      reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(request->port);
-    }
-    addresses.push_back(address);
-  }
-  uv_freeaddrinfo(result);
-  self->connectToNextAddress(UV_EAI_NONAME);
-}
-
-void Session::connectToNextAddress(int lastError) {
-  if (upstream_) Socket::dispose(std::move(upstream_));
-  if (exchange_.nextAddress >= exchange_.addresses.size()) {
-    onServerFailed("connect", lastError, /*timedOut=*/false);
-    return;
-  }
-  const struct sockaddr_storage& address = exchange_.addresses[exchange_.nextAddress++];
+void Session::onConnectIssued(size_t server) {
   if (ExchangeFacts* facts = loggedFacts()) {
     facts->connectStartNs = uv_hrtime();
-    facts->record.upstreamAddress = exchange_.pool->serverText(exchange_.server);
+    facts->record.upstreamAddress = exchange_.pool->serverText(server);
     facts->record.reused = false;
   }
-  upstream_ = std::make_unique<Socket>(server_.loop(), server_.buffers(), server_.readBatch());
-  upstream_->setHandler(this);
-  const int rc = upstream_->connect(reinterpret_cast<const sockaddr*>(&address));
-  if (rc < 0) {
-    connectToNextAddress(rc);
-    return;
-  }
-  // Read from now on, before the connect completes: the socket's first epoll registration then
-  // carries EPOLLIN with EPOLLOUT, and the connect completion leaves one EPOLL_CTL_MOD, where
-  // starting to read afterwards costs an ADD (failing with EEXIST) and a MOD. libuv reports the
-  // connect first (uv__stream_io handles a pending connect request before any read), so a
-  // refused connect is still a connect failure, and nothing is read before onSocketConnected.
-  upstream_->setReading(true);
 }
 
-void Session::onSocketConnected(Socket& socket) {
-  if (phase_ != Phase::ConnectingUpstream || &socket != upstream_.get()) return;
+void Session::onUpstreamConnected(std::unique_ptr<Socket> socket,
+                                  std::unique_ptr<parser::ResponseParser> parser, size_t server,
+                                  bool reused) {
+  upstream_ = std::move(socket);
+  upstream_->setHandler(this);
+  exchange_.server = server;
+  if (reused) {
+    // The connection's own parser, at its message boundary (onUpstreamReady sets the body
+    // handler); the session had none of its own between exchanges.
+    if (parser) responseParser_ = std::move(parser);
+    exchange_.reusedUpstream = true;
+    if (ExchangeFacts* facts = loggedFacts()) {
+      facts->record.reused = true;
+      facts->record.upstreamAddress = exchange_.pool->serverText(server);
+    }
+    ++server_.counters().upstreamReused;
+    onUpstreamReady();
+    return;
+  }
   ++server_.counters().upstreamConnects;
   if constexpr (observe::kMetricsRecorded) {
     generation_->metrics.connected(serverMetricIndex(), observe::unixMillisecondsNow());
@@ -770,13 +643,29 @@ void Session::onSocketConnected(Socket& socket) {
   if (ExchangeFacts* facts = loggedFacts()) {
     facts->record.upstreamConnectMs = millisecondsSince(facts->connectStartNs);
   }
-  exchange_.pool->markAlive(exchange_.server);
   onUpstreamReady();
   if (phase_ == Phase::ForwardingRequestBody) {
     processClientInput();
   } else {
     updateReadState();
   }
+}
+
+void Session::onServerFailed(size_t server, observe::ConnectFailure reason, int /*status*/,
+                             bool /*timedOut*/, bool /*another*/) {
+  exchange_.server = server;
+  // As when the failed socket was the session's own: a parser left from an earlier connection
+  // is not carried to the next server's.
+  if (!feedingResponse_) responseParser_.reset();
+  ++server_.counters().upstreamConnectFailures;
+  if constexpr (observe::kMetricsRecorded) {
+    generation_->metrics.connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
+  }
+}
+
+void Session::onNoConnection(upstream::ConnectOutcome last) {
+  const upstream::ConnectAnswer answer = upstream::answerFor(last);
+  respondError(answer.status, answer.error, std::string(answer.detail));
 }
 
 // The upstream connection is ours: send the head; the body (if any) follows as it is parsed.
@@ -1253,10 +1142,6 @@ void Session::onSocketError(Socket& socket, int status, const char* what) {
     return;
   }
   if (&socket != upstream_.get()) return;
-  if (phase_ == Phase::ConnectingUpstream) {
-    connectToNextAddress(status);
-    return;
-  }
   exchange_.upstreamBroken = true;
   if (std::strcmp(what, "write") == 0 && exchange_.responseStarted) {
     // The upstream stopped reading the request but is answering: let the response finish.
@@ -1275,6 +1160,9 @@ void Session::onSocketWritten(Socket& socket) {
   }
   updateReadState();
 }
+
+// The connector is the handler of an upstream socket until it is connected.
+void Session::onSocketConnected(Socket& /*socket*/) {}
 
 void Session::onSocketShutdown(Socket& socket) {
   if (phase_ != Phase::FlushingBeforeClose || &socket != client_.get()) return;
@@ -1320,7 +1208,7 @@ void Session::onUpstreamTimeout() {
   Counters& counters = server_.counters();
   if (phase_ == Phase::ConnectingUpstream) {
     ++counters.timeoutUpstreamConnect;
-    onServerFailed("connect", UV_ETIMEDOUT, /*timedOut=*/true);
+    connector_.connectTimedOut();
     return;
   }
   ++counters.timeoutUpstreamResponse;

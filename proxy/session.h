@@ -25,6 +25,7 @@
 #include "proxy/slab_pool.h"
 #include "proxy/socket.h"
 #include "proxy/timer.h"
+#include "proxy/upstream/connector.h"
 
 namespace hoplite::proxy {
 
@@ -36,7 +37,9 @@ class UpstreamPool;
 // sockets free themselves in theirs, see Socket::dispose). Requests on one connection are served
 // one at a time: bytes of a pipelined request wait unparsed in the client read buffer (which
 // bounds them) until the response before them is complete.
-class Session final : public ClientConnection, private SocketHandler {
+class Session final : public ClientConnection,
+                      private SocketHandler,
+                      private upstream::ConnectOwner {
  public:
   // Takes over an accepted client socket; the session lives until it closes itself.
   // `listener`: the index of the listener that accepted it (the metrics' label).
@@ -92,15 +95,7 @@ class Session final : public ClientConnection, private SocketHandler {
     bool closeAfter = false;         // close the client connection after this response
     bool upstreamHeadHeld = false;   // the request head waits to leave with its first body bytes
     parser::Framing clientFraming = parser::Framing::None;
-    // Servers of the pool's round robin tried for this request (nginx `proxy_next_upstream error
-    // timeout`): firstServer, then the following ones in order, each at most once.
-    size_t firstServer = 0;
-    size_t serversTried = 0;
-    size_t server = 0;  // the index being connected to
-    // Where the chosen server may be reached (a name can resolve to several, e.g. ::1 and
-    // 127.0.0.1 for localhost); tried in order until one accepts.
-    std::vector<struct sockaddr_storage> addresses;
-    size_t nextAddress = 0;
+    size_t server = 0;  // the pool's index of the server connected (or being connected) to
     // The request ID and the access log's record, from a slab while the exchange needs them
     // (see ExchangeFacts); null when neither request_id nor the access log is on.
     std::unique_ptr<ExchangeFacts> facts;
@@ -147,17 +142,19 @@ class Session final : public ClientConnection, private SocketHandler {
   void onRequestComplete();
   // The upgrade rules of the exchange's route (its own, or the top-level ones). Needs a route.
   const conf::UpgradeSettings& routeUpgradeSettings() const;
+  // Asks connector_ for a connection to the exchange's upstream (ConnectOwner below answers).
   void connectUpstream(bool allowReuse);
-  // Resolves and connects to the next server this request has not tried yet.
-  void connectToNextServer();
-  // Connecting to exchange_.server failed before anything was sent: tries the next untried
-  // server, or answers 504 (`timedOut`) or 502 when every server failed.
-  void onServerFailed(const char* what, int status, bool timedOut);
-  // Connects to the next of exchange_.addresses; when none is left, the server failed with
-  // `lastError`.
-  void connectToNextAddress(int lastError);
-  static void onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result);
   void onUpstreamReady();
+
+  // upstream::ConnectOwner: the connector's reports.
+  void onServerAttempt(size_t server) override;
+  void onConnectIssued(size_t server) override;
+  void onUpstreamConnected(std::unique_ptr<Socket> socket,
+                           std::unique_ptr<parser::ResponseParser> parser, size_t server,
+                           bool reused) override;
+  void onServerFailed(size_t server, observe::ConnectFailure reason, int status, bool timedOut,
+                      bool another) override;
+  void onNoConnection(upstream::ConnectOutcome last) override;
 
   // Response side.
   void processUpstreamInput();
@@ -244,16 +241,16 @@ class Session final : public ClientConnection, private SocketHandler {
   void onSocketConnected(Socket& socket) override;
   void onSocketShutdown(Socket& socket) override;
 
-  struct ResolveRequest;
-
   Server& server_;
   // The config generation this connection is served with: the server's current one when the
   // connection was accepted, and again between requests (a reload applies from the next request
   // head on). Kept alive by this pointer, with its routes and pools, while anything here uses it.
   std::shared_ptr<Generation> generation_;
   std::unique_ptr<Socket> client_;
+  // The upstream connection of the exchange, once connected; while connecting, the connector
+  // holds the socket.
   std::unique_ptr<Socket> upstream_;
-  ResolveRequest* resolve_ = nullptr;  // owned by libuv until its callback
+  upstream::Connector connector_;
   Timer clientTimer_;
   Timer upstreamTimer_;
   int openHandles_ = 2;  // the two timers

@@ -1,4 +1,4 @@
-#include "proxy/upstream_pool.h"
+#include "proxy/upstream/upstream_pool.h"
 
 #include <algorithm>
 #include <cassert>

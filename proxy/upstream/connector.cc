@@ -1,0 +1,189 @@
+#include "proxy/upstream/connector.h"
+
+#include <netinet/in.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "proxy/upstream/upstream_pool.h"
+
+namespace hoplite::proxy::upstream {
+
+// A uv_getaddrinfo request outlives a connector that is cancelled while it runs: the connector
+// then clears `connector` and the callback only frees the request.
+struct Connector::ResolveRequest {
+  uv_getaddrinfo_t req;
+  Connector* connector = nullptr;
+  uint16_t port = 0;
+};
+
+Connector::Connector(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads, ConnectOwner& owner)
+    : loop_(loop), buffers_(buffers), reads_(reads), owner_(owner) {}
+
+Connector::~Connector() {
+  cancel();
+}
+
+void Connector::cancel() {
+  if (resolve_ != nullptr) {
+    resolve_->connector = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_->req));
+    resolve_ = nullptr;
+  }
+  if (socket_) Socket::dispose(std::move(socket_));
+  pool_ = nullptr;
+}
+
+void Connector::start(UpstreamPool& pool, bool allowReuse) {
+  cancel();
+  if (allowReuse) {
+    if (UpstreamPool::IdleConnection idle = pool.takeIdle(); idle.socket) {
+      owner_.onUpstreamConnected(std::move(idle.socket), std::move(idle.parser), idle.server,
+                                 /*reused=*/true);
+      return;
+    }
+  }
+  pool_ = &pool;
+  firstServer_ = pool.pickServer(uv_now(loop_));
+  serversTried_ = 0;
+  connectToNextServer();
+}
+
+void Connector::connectTimedOut() {
+  if (pool_ == nullptr) return;
+  serverFailed("connect", UV_ETIMEDOUT, /*timedOut=*/true);
+}
+
+void Connector::connectToNextServer() {
+  server_ = (firstServer_ + serversTried_) % pool_->serverCount();
+  ++serversTried_;
+  owner_.onServerAttempt(server_);
+  const conf::HostPort& target = pool_->server(server_);
+  struct sockaddr_storage address;
+  std::memset(&address, 0, sizeof address);
+  if (uv_ip4_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in*>(&address)) ==
+          0 ||
+      uv_ip6_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in6*>(&address)) ==
+          0) {
+    addresses_.assign(1, address);
+    nextAddress_ = 0;
+    connectToNextAddress(UV_ECONNREFUSED);
+    return;
+  }
+  // A host name: resolve on the thread pool, never blocking the loop.
+  auto request = std::make_unique<ResolveRequest>();
+  request->connector = this;
+  request->port = target.port;
+  request->req.data = request.get();
+  struct addrinfo hints;
+  std::memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  const int rc = uv_getaddrinfo(loop_, &request->req, &Connector::onResolved, target.host.c_str(),
+                                nullptr, &hints);
+  if (rc < 0) {
+    serverFailed("resolve", rc, /*timedOut=*/false);
+    return;
+  }
+  resolve_ = request.release();
+}
+
+void Connector::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result) {
+  std::unique_ptr<ResolveRequest> request(static_cast<ResolveRequest*>(req->data));
+  Connector* self = request->connector;
+  if (self == nullptr || self->pool_ == nullptr) {
+    uv_freeaddrinfo(result);
+    return;
+  }
+  self->resolve_ = nullptr;
+  if (status < 0 || result == nullptr) {
+    uv_freeaddrinfo(result);
+    self->serverFailed("resolve", status < 0 ? status : UV_EAI_NONAME, /*timedOut=*/false);
+    return;
+  }
+  std::vector<struct sockaddr_storage>& addresses = self->addresses_;
+  addresses.clear();
+  self->nextAddress_ = 0;
+  for (const struct addrinfo* entry = result; entry != nullptr; entry = entry->ai_next) {
+    if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
+    struct sockaddr_storage address;
+    std::memset(&address, 0, sizeof address);
+    std::memcpy(&address, entry->ai_addr, entry->ai_addrlen);
+    if (address.ss_family == AF_INET6) {
+      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(request->port);
+    } else {
+      reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(request->port);
+    }
+    addresses.push_back(address);
+  }
+  uv_freeaddrinfo(result);
+  self->connectToNextAddress(UV_EAI_NONAME);
+}
+
+void Connector::connectToNextAddress(int lastError) {
+  if (socket_) Socket::dispose(std::move(socket_));
+  if (nextAddress_ >= addresses_.size()) {
+    serverFailed("connect", lastError, /*timedOut=*/false);
+    return;
+  }
+  const struct sockaddr_storage& address = addresses_[nextAddress_++];
+  owner_.onConnectIssued(server_);
+  socket_ = std::make_unique<Socket>(loop_, buffers_, reads_);
+  socket_->setHandler(this);
+  const int rc = socket_->connect(reinterpret_cast<const sockaddr*>(&address));
+  if (rc < 0) {
+    connectToNextAddress(rc);
+    return;
+  }
+  // Read from now on, before the connect completes: the socket's first epoll registration then
+  // carries EPOLLIN with EPOLLOUT, and the connect completion leaves one EPOLL_CTL_MOD, where
+  // starting to read afterwards costs an ADD (failing with EEXIST) and a MOD. libuv reports the
+  // connect first (uv__stream_io handles a pending connect request before any read), so a
+  // refused connect is still a connect failure, and nothing is read before onSocketConnected.
+  socket_->setReading(true);
+}
+
+void Connector::onSocketConnected(Socket& socket) {
+  if (&socket != socket_.get() || pool_ == nullptr) return;
+  pool_->markAlive(server_);
+  pool_ = nullptr;
+  owner_.onUpstreamConnected(std::move(socket_), nullptr, server_, /*reused=*/false);
+}
+
+void Connector::onSocketError(Socket& socket, int status, const char* /*what*/) {
+  if (&socket != socket_.get() || pool_ == nullptr) return;
+  connectToNextAddress(status);
+}
+
+void Connector::serverFailed(const char* what, int status, bool timedOut) {
+  if (resolve_ != nullptr) {
+    resolve_->connector = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_->req));
+    resolve_ = nullptr;
+  }
+  if (socket_) Socket::dispose(std::move(socket_));
+  const observe::ConnectFailure reason =
+      timedOut                                                ? observe::ConnectFailure::Timeout
+      : std::string_view(what) == "resolve"                   ? observe::ConnectFailure::Resolve
+      : status == UV_ECONNREFUSED                             ? observe::ConnectFailure::Refused
+      : status == UV_ENETUNREACH || status == UV_EHOSTUNREACH ? observe::ConnectFailure::Unreachable
+                                                              : observe::ConnectFailure::Other;
+  pool_->markFailed(server_, uv_now(loop_));
+  const conf::HostPort& target = pool_->server(server_);
+  const bool another = serversTried_ < pool_->serverCount();
+  std::fprintf(stderr, "hoplite: upstream %s: %s to %s:%u failed: %s%s\n", pool_->name().c_str(),
+               what, target.host.c_str(), static_cast<unsigned>(target.port),
+               timedOut ? "upstream_connect expired" : uv_strerror(status),
+               another ? "; trying the next server" : "");
+  if (!another) pool_ = nullptr;
+  // The owner may cancel or restart this connector from here on.
+  owner_.onServerFailed(server_, reason, status, timedOut, another);
+  if (!another) {
+    owner_.onNoConnection(timedOut ? ConnectOutcome::TimedOut : ConnectOutcome::Failed);
+    return;
+  }
+  if (pool_ != nullptr) connectToNextServer();
+}
+
+}  // namespace hoplite::proxy::upstream
