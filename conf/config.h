@@ -97,10 +97,47 @@ struct AdminSettings {
   bool operator==(const AdminSettings&) const = default;
 };
 
+// A server's options: the object form of a "servers" entry ({"address": ..., "weight": 3}).
+struct ServerOptions {
+  uint32_t weight = 1;          // "weight": 1 to kMaxServerWeight; counts in every algorithm
+  bool backup = false;          // "backup": used only when no other server is available
+  uint32_t maxConnections = 0;  // "max_connections": requests in flight plus tunnels; 0: no limit
+  bool operator==(const ServerOptions&) const = default;
+};
+constexpr uint32_t kMaxServerWeight = 1000;
+
+// "balance": how an upstream picks the server for a new connection.
+enum class Balance {
+  RoundRobin,        // "round_robin": smooth weighted round robin (nginx's)
+  LeastConnections,  // "least_connections": fewest requests in flight plus tunnels per weight
+  RandomTwo,         // "random_two": the less loaded of two servers drawn by weight
+  Hash,              // "hash": consistent hashing of hash_key
+};
+
+// "hash_key": what "balance": "hash" hashes. A request without it is balanced round robin.
+struct HashKey {
+  enum class Kind { None, ClientIp, Header, Cookie };
+  Kind kind = Kind::None;
+  std::string name;  // the header (lower-case) or cookie name
+  bool operator==(const HashKey&) const = default;
+};
+
+// "passive_health": connect failures eject a server for a while (Envoy's outlier detection).
+struct PassiveHealth {
+  uint32_t maxFails = 1;                        // "max_fails" within fail_window
+  std::chrono::milliseconds failWindow{10000};  // "fail_window"
+  std::chrono::milliseconds ejectFor{10000};    // "eject_for", doubled per ejection
+  bool operator==(const PassiveHealth&) const = default;
+};
+
 struct Upstream {
   std::string name;
   std::vector<HostPort> servers;
-  uint32_t keepalive = 32;  // idle keep-alive connections kept per upstream
+  std::vector<ServerOptions> serverOptions;  // one per server, in the same order
+  uint32_t keepalive = 32;                   // idle keep-alive connections kept per upstream
+  Balance balance = Balance::RoundRobin;
+  HashKey hashKey;
+  PassiveHealth passiveHealth;
   bool operator==(const Upstream&) const = default;
 };
 

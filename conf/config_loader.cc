@@ -103,7 +103,12 @@ constexpr std::string_view kTopKeys[] = {"listen",     "upstreams", "routes",  "
                                          "request_id", "log",       "admin"};
 constexpr std::string_view kLogKeys[] = {"access", "format", "errors"};
 constexpr std::string_view kAdminKeys[] = {"listen"};
-constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive"};
+constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive", "balance", "hash_key",
+                                              "passive_health"};
+constexpr std::string_view kServerKeys[] = {"address", "weight", "backup", "max_connections"};
+constexpr std::string_view kPassiveHealthKeys[] = {"max_fails", "fail_window", "eject_for"};
+constexpr std::string_view kBalanceNames[] = {"round_robin", "least_connections", "random_two",
+                                              "hash"};
 constexpr std::string_view kRouteKeys[] = {"host",     "path_prefix", "upstream",
                                            "timeouts", "upgrade",     "name"};
 constexpr std::string_view kForwardedKeys[] = {"trusted_proxies", "x_forwarded", "forwarded",
@@ -361,6 +366,132 @@ std::vector<HostPort> readListen(Reader& reader, const Json& value, const std::s
   return result;
 }
 
+// A "servers" entry: "host:port", or {"address": "host:port", "weight": 3, "backup": true,
+// "max_connections": 100}.
+void readServer(Reader& reader, const Json& value, const std::string& path, Upstream& upstream) {
+  ServerOptions options;
+  std::optional<HostPort> address;
+  if (value.is_object()) {
+    reader.rejectUnknownKeys(value, path, kServerKeys);
+    if (reader.require(value, path, "address", "\"127.0.0.1:3001\"")) {
+      address = reader.hostPort(value["address"], child(path, "address"), false);
+    }
+    if (value.contains("weight")) {
+      if (auto weight = reader.count(value["weight"], child(path, "weight"), 1, kMaxServerWeight)) {
+        options.weight = static_cast<uint32_t>(*weight);
+      }
+    }
+    if (value.contains("backup")) {
+      if (auto backup = reader.flag(value["backup"], child(path, "backup"))) {
+        options.backup = *backup;
+      }
+    }
+    if (value.contains("max_connections")) {
+      if (auto most = reader.count(value["max_connections"], child(path, "max_connections"), 0,
+                                   std::numeric_limits<uint32_t>::max())) {
+        options.maxConnections = static_cast<uint32_t>(*most);
+      }
+    }
+  } else if (value.is_string()) {
+    address = reader.hostPort(value, path, false);
+  } else {
+    reader.fail(path, show(value) +
+                          " is not a server; use \"host:port\", e.g. \"127.0.0.1:3001\", or an "
+                          "object such as {\"address\": \"127.0.0.1:3001\", \"weight\": 2}");
+  }
+  if (!address) return;
+  upstream.servers.push_back(std::move(*address));
+  upstream.serverOptions.push_back(options);
+}
+
+// "balance" and "hash_key", which only "balance": "hash" reads.
+void readBalance(Reader& reader, const Json& body, const std::string& upstreamPath,
+                 Upstream& upstream) {
+  const std::string valid = "use one of " + joinQuoted(kBalanceNames);
+  bool balanceRead = !body.contains("balance");
+  if (body.contains("balance")) {
+    const std::string path = child(upstreamPath, "balance");
+    if (auto name = reader.string(body["balance"], path, valid)) {
+      const auto* found = std::find(std::begin(kBalanceNames), std::end(kBalanceNames), *name);
+      if (found == std::end(kBalanceNames)) {
+        if (const auto suggestion = closestWord(*name, kBalanceNames)) {
+          reader.fail(path,
+                      quote(*name) + " is not a balance; did you mean " + quote(*suggestion) + "?");
+        } else {
+          reader.fail(path, quote(*name) + " is not a balance; " + valid);
+        }
+      } else {
+        upstream.balance = static_cast<Balance>(found - std::begin(kBalanceNames));
+        balanceRead = true;
+      }
+    }
+  }
+  const std::string keyPath = child(upstreamPath, "hash_key");
+  static constexpr std::string_view kKeyValid =
+      "use \"client_ip\", \"header:NAME\" or \"cookie:NAME\", e.g. \"cookie:session\"";
+  if (body.contains("hash_key")) {
+    if (auto text = reader.string(body["hash_key"], keyPath, kKeyValid)) {
+      const size_t colon = text->find(':');
+      const std::string kind = text->substr(0, colon);
+      const std::string name = colon == std::string::npos ? "" : text->substr(colon + 1);
+      if (*text == "client_ip") {
+        upstream.hashKey.kind = HashKey::Kind::ClientIp;
+      } else if ((kind == "header" || kind == "cookie") && colon != std::string::npos) {
+        if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar)) {
+          reader.fail(keyPath, quote(*text) + " names no valid " + kind + " after the colon; " +
+                                   std::string(kKeyValid));
+        } else {
+          upstream.hashKey.kind = kind == "header" ? HashKey::Kind::Header : HashKey::Kind::Cookie;
+          upstream.hashKey.name = name;
+          if (kind == "header") {
+            std::transform(upstream.hashKey.name.begin(), upstream.hashKey.name.end(),
+                           upstream.hashKey.name.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          }
+        }
+      } else {
+        reader.fail(keyPath,
+                    quote(*text) + " is not a kind of hash key; " + std::string(kKeyValid));
+      }
+      if (balanceRead && upstream.balance != Balance::Hash) {
+        reader.fail(keyPath,
+                    "is only read with \"balance\": \"hash\"; add that, or remove "
+                    "hash_key");
+      }
+    }
+  } else if (upstream.balance == Balance::Hash) {
+    reader.fail(child(upstreamPath, "balance"),
+                "\"hash\" needs a \"hash_key\" beside it, e.g. \"hash_key\": \"cookie:session\"");
+  }
+}
+
+void readPassiveHealth(Reader& reader, const Json& value, const std::string& path,
+                       PassiveHealth& health) {
+  if (!reader.expectObject(
+          value, path, "{\"max_fails\": 3, \"fail_window\": \"10s\", \"eject_for\": \"30s\"}")) {
+    return;
+  }
+  reader.rejectUnknownKeys(value, path, kPassiveHealthKeys);
+  if (value.contains("max_fails")) {
+    if (auto fails = reader.count(value["max_fails"], child(path, "max_fails"), 1,
+                                  std::numeric_limits<uint32_t>::max())) {
+      health.maxFails = static_cast<uint32_t>(*fails);
+    }
+  }
+  for (const auto& [key, field] : {std::pair{"fail_window", &PassiveHealth::failWindow},
+                                   std::pair{"eject_for", &PassiveHealth::ejectFor}}) {
+    if (!value.contains(key)) continue;
+    const std::string keyPath = child(path, key);
+    if (auto duration = reader.duration(value[key], keyPath)) {
+      if (!*duration) {
+        reader.fail(keyPath, "cannot be \"off\"; use a duration such as \"10s\"");
+      } else {
+        health.*field = **duration;
+      }
+    }
+  }
+}
+
 std::map<std::string, Upstream> readUpstreams(Reader& reader, const Json& value,
                                               const std::string& path) {
   std::map<std::string, Upstream> result;
@@ -388,9 +519,16 @@ std::map<std::string, Upstream> readUpstreams(Reader& reader, const Json& value,
           reader.fail(serversPath, "no servers; list at least one, e.g. [\"127.0.0.1:3001\"]");
         }
         for (size_t i = 0; i < servers.size(); ++i) {
-          if (auto server = reader.hostPort(servers[i], child(serversPath, i), false)) {
-            upstream.servers.push_back(std::move(*server));
-          }
+          readServer(reader, servers[i], child(serversPath, i), upstream);
+        }
+        const bool allBackups =
+            !upstream.serverOptions.empty() &&
+            std::all_of(upstream.serverOptions.begin(), upstream.serverOptions.end(),
+                        [](const ServerOptions& options) { return options.backup; });
+        if (allBackups) {
+          reader.fail(serversPath,
+                      "every server is a backup, so none would ever be used first; make at "
+                      "least one \"backup\": false");
         }
       }
     }
@@ -399,6 +537,11 @@ std::map<std::string, Upstream> readUpstreams(Reader& reader, const Json& value,
                                         std::numeric_limits<uint32_t>::max())) {
         upstream.keepalive = static_cast<uint32_t>(*keepalive);
       }
+    }
+    readBalance(reader, body, upstreamPath, upstream);
+    if (body.contains("passive_health")) {
+      readPassiveHealth(reader, body["passive_health"], child(upstreamPath, "passive_health"),
+                        upstream.passiveHealth);
     }
     result.emplace(name, std::move(upstream));
   }

@@ -62,7 +62,9 @@ void Server::reloadFromSupervisor() {
   // The supervisor validated it and logs the outcome: only a worker that could not follow says
   // so (it goes on with the config it has).
   const std::string number = std::to_string(snapshot->generation);
-  const std::string who = " " + std::to_string(worker_);
+  // Appended rather than " " + ...: GCC 12 reports a false -Wrestrict on that (bug 105329).
+  std::string who(1, ' ');
+  who += std::to_string(worker_);
   if (!applyReload(std::move(loaded), &*snapshot)) {
     logReload("generation " + number +
               " could not be applied here; this worker goes on with generation " +

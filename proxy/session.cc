@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "policy/balance.h"
 #include "policy/response_rewrite.h"
 #include "policy/routing.h"
 #include "proxy/server.h"
@@ -245,6 +246,7 @@ void Session::onTimerClosed() {
 
 void Session::dropUpstream() {
   connector_.cancel();
+  exchange_.lease.reset();
   if (upstream_) Socket::dispose(std::move(upstream_));
   if (feedingResponse_) {
     responseParserDropped_ = true;  // processUpstreamInput destroys it once feed() returns
@@ -590,7 +592,7 @@ void Session::onRequestHead() {
   }
   exchange_.upstreamRequest = policy::buildUpstreamRequest(
       request, exchange_.upgrade, peer_, config.forwarded, config.requestIdField, requestId());
-  exchange_.pool = &generation_->pool(exchange_.route->upstream);
+  exchange_.pool = generation_->pools.at(exchange_.route->upstream);
   connectUpstream(/*allowReuse=*/true);
 }
 
@@ -600,7 +602,9 @@ const conf::UpgradeSettings& Session::routeUpgradeSettings() const {
 
 void Session::connectUpstream(bool allowReuse) {
   exchange_.reusedUpstream = false;
-  connector_.start(*exchange_.pool, allowReuse);
+  connector_.start(exchange_.pool, allowReuse,
+                   policy::requestKeyHash(exchange_.pool->settings().hashKey, exchange_.request,
+                                          peer_.addressText));
 }
 
 void Session::onServerAttempt(size_t server) {
@@ -619,8 +623,9 @@ void Session::onConnectIssued(size_t server) {
 
 void Session::onUpstreamConnected(std::unique_ptr<Socket> socket,
                                   std::unique_ptr<parser::ResponseParser> parser, size_t server,
-                                  bool reused) {
+                                  bool reused, UpstreamPool::ServerLease lease) {
   upstream_ = std::move(socket);
+  exchange_.lease = std::move(lease);
   upstream_->setHandler(this);
   exchange_.server = server;
   if (reused) {
@@ -878,6 +883,7 @@ bool Session::onResponseComplete() {
     responseParser_->releaseHead();
     responseParser_->setBodyHandler(nullptr);
     exchange_.pool->release(std::move(upstream_), std::move(responseParser_), exchange_.server);
+    exchange_.lease.reset();
   } else {
     responseParser_.reset();
     Socket::dispose(std::move(upstream_));
@@ -931,7 +937,8 @@ void Session::startTunnel() {
   logExchange({});
   responseParser_.reset();
   Tunnel::start(server_, std::move(client_), std::move(upstream_), exchange_.timeouts.tunnelIdle,
-                clientSentEof_, Tunnel::Labels{generation_, routeIndex(), listener_},
+                clientSentEof_,
+                Tunnel::Labels{generation_, routeIndex(), listener_, std::move(exchange_.lease)},
                 std::move(tunnelRecord));
   // The client slot moved to the tunnel with the socket: close() sees no client_ to release.
   close("upgraded to a tunnel");

@@ -82,7 +82,10 @@ class Session final : public ClientConnection,
     conf::Timeouts timeouts;
     policy::UpgradeRequest upgrade;
     policy::UpstreamRequest upstreamRequest;
-    UpstreamPool* pool = nullptr;
+    std::shared_ptr<UpstreamPool> pool;
+    // Counts this request on its server while it is in flight (least_connections,
+    // max_connections); moves to the tunnel after a 101.
+    UpstreamPool::ServerLease lease;
     uint64_t requestBodyBytesSent = 0;
     bool requestComplete = false;    // the whole request went into the upstream write queue
     bool reusedUpstream = false;     // the upstream connection came from the idle pool
@@ -151,7 +154,7 @@ class Session final : public ClientConnection,
   void onConnectIssued(size_t server) override;
   void onUpstreamConnected(std::unique_ptr<Socket> socket,
                            std::unique_ptr<parser::ResponseParser> parser, size_t server,
-                           bool reused) override;
+                           bool reused, UpstreamPool::ServerLease lease) override;
   void onServerFailed(size_t server, observe::ConnectFailure reason, int status, bool timedOut,
                       bool another) override;
   void onNoConnection(upstream::ConnectOutcome last) override;

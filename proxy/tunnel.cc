@@ -23,6 +23,7 @@ Tunnel::Tunnel(Server& server, std::unique_ptr<Socket> client, std::unique_ptr<S
       upstream_(std::move(upstream)),
       record_(std::move(record)),
       generation_(std::move(labels.generation)),
+      serverLease_(std::move(labels.serverLease)),
       openedNs_(observe::kMetricsRecorded ? uv_hrtime() : 0),
       route_(static_cast<uint16_t>(labels.route)),
       listener_(static_cast<uint16_t>(labels.listener)) {
@@ -54,6 +55,7 @@ void Tunnel::close(std::string_view closedBy, std::string_view code, const char*
   if (server_.debugLog())
     std::fprintf(stderr, "hoplite: tunnel %p closed: %s\n", static_cast<void*>(this), reason);
   phase_ = Phase::Closing;
+  serverLease_.reset();
   if (record_ && server_.accessLog().enabled()) {
     const std::string_view by = closedBy.empty() ? firstDone_ : closedBy;
     observe::appendTunnelJsonLine(

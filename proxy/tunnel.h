@@ -36,6 +36,9 @@ class Tunnel final : public ClientConnection,
     std::shared_ptr<Generation> generation;
     size_t route = 0;
     size_t listener = 0;
+    // Counts the tunnel on its upstream server (least_connections, max_connections) until it
+    // closes.
+    UpstreamPool::ServerLease serverLease;
   };
 
   // Takes both sockets. Bytes already in the client's read buffer (held behind the upgrade
@@ -105,6 +108,7 @@ class Tunnel final : public ClientConnection,
   Phase phase_ = Phase::Relaying;
   std::unique_ptr<observe::TunnelRecord> record_;
   std::shared_ptr<Generation> generation_;
+  UpstreamPool::ServerLease serverLease_;
   uint64_t openedNs_;  // uv_hrtime() at the start, for the duration histogram
   uint16_t route_;
   uint16_t listener_;

@@ -11,6 +11,7 @@ namespace hoplite::proxy::upstream {
 enum class ConnectOutcome : uint8_t {
   TimedOut,  // upstream_connect expired
   Failed,    // refused, unreachable, reset, or its name did not resolve
+  NoServer,  // no server could take it: all ejected or at max_connections, backups included
 };
 
 struct ConnectAnswer {
@@ -20,10 +21,13 @@ struct ConnectAnswer {
 };
 
 // nginx's mapping: a connect timeout is a gateway timeout, any other failure a bad gateway.
+// With no server to try, the answer is at once a 503, never a wait for a connect timeout.
 constexpr ConnectAnswer answerFor(ConnectOutcome outcome) {
   switch (outcome) {
     case ConnectOutcome::TimedOut:
       return {504, "upstream_connect_timeout", "upstream connect timeout"};
+    case ConnectOutcome::NoServer:
+      return {503, "no_healthy_upstream", "no upstream server is available"};
     case ConnectOutcome::Failed:
       break;
   }

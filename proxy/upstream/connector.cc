@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "proxy/upstream/upstream_pool.h"
@@ -32,22 +33,34 @@ void Connector::cancel() {
     resolve_ = nullptr;
   }
   if (socket_) Socket::dispose(std::move(socket_));
+  lease_.reset();
   pool_ = nullptr;
 }
 
-void Connector::start(UpstreamPool& pool, bool allowReuse) {
+void Connector::start(std::shared_ptr<UpstreamPool> pool, bool allowReuse,
+                      std::optional<uint64_t> keyHash) {
   cancel();
+  tried_.assign(pool->serverCount(), false);
+  keyHash_ = keyHash;
+  const std::optional<size_t> server = pool->pickServer(tried_, keyHash_, uv_now(loop_));
+  if (!server) {
+    std::fprintf(stderr,
+                 "hoplite: upstream %s: no server can take a request (every one ejected or "
+                 "at max_connections)\n",
+                 pool->name().c_str());
+    owner_.onNoConnection(ConnectOutcome::NoServer);
+    return;
+  }
   if (allowReuse) {
-    if (UpstreamPool::IdleConnection idle = pool.takeIdle(); idle.socket) {
-      owner_.onUpstreamConnected(std::move(idle.socket), std::move(idle.parser), idle.server,
-                                 /*reused=*/true);
+    if (UpstreamPool::IdleConnection idle = pool->takeIdle(*server); idle.socket) {
+      UpstreamPool::ServerLease lease(pool, *server);
+      owner_.onUpstreamConnected(std::move(idle.socket), std::move(idle.parser), *server,
+                                 /*reused=*/true, std::move(lease));
       return;
     }
   }
-  pool_ = &pool;
-  firstServer_ = pool.pickServer(uv_now(loop_));
-  serversTried_ = 0;
-  connectToNextServer();
+  pool_ = std::move(pool);
+  connectToServer(*server);
 }
 
 void Connector::connectTimedOut() {
@@ -55,9 +68,10 @@ void Connector::connectTimedOut() {
   serverFailed("connect", UV_ETIMEDOUT, /*timedOut=*/true);
 }
 
-void Connector::connectToNextServer() {
-  server_ = (firstServer_ + serversTried_) % pool_->serverCount();
-  ++serversTried_;
+void Connector::connectToServer(size_t server) {
+  server_ = server;
+  tried_[server] = true;
+  lease_ = UpstreamPool::ServerLease(pool_, server);
   owner_.onServerAttempt(server_);
   const conf::HostPort& target = pool_->server(server_);
   struct sockaddr_storage address;
@@ -148,7 +162,8 @@ void Connector::onSocketConnected(Socket& socket) {
   if (&socket != socket_.get() || pool_ == nullptr) return;
   pool_->markAlive(server_);
   pool_ = nullptr;
-  owner_.onUpstreamConnected(std::move(socket_), nullptr, server_, /*reused=*/false);
+  owner_.onUpstreamConnected(std::move(socket_), nullptr, server_, /*reused=*/false,
+                             std::move(lease_));
 }
 
 void Connector::onSocketError(Socket& socket, int status, const char* /*what*/) {
@@ -169,21 +184,29 @@ void Connector::serverFailed(const char* what, int status, bool timedOut) {
       : status == UV_ECONNREFUSED                             ? observe::ConnectFailure::Refused
       : status == UV_ENETUNREACH || status == UV_EHOSTUNREACH ? observe::ConnectFailure::Unreachable
                                                               : observe::ConnectFailure::Other;
-  pool_->markFailed(server_, uv_now(loop_));
+  const uint64_t now = uv_now(loop_);
   const conf::HostPort& target = pool_->server(server_);
-  const bool another = serversTried_ < pool_->serverCount();
-  std::fprintf(stderr, "hoplite: upstream %s: %s to %s:%u failed: %s%s\n", pool_->name().c_str(),
+  const bool ejected = pool_->markFailed(server_, now);
+  lease_.reset();
+  const std::optional<size_t> next = pool_->pickServer(tried_, keyHash_, now);
+  std::string ejection;
+  if (ejected) {
+    ejection = "; ejected for " + std::to_string(pool_->ejectedForMs(server_, now)) + " ms";
+  }
+  std::fprintf(stderr, "hoplite: upstream %s: %s to %s:%u failed: %s%s%s\n", pool_->name().c_str(),
                what, target.host.c_str(), static_cast<unsigned>(target.port),
-               timedOut ? "upstream_connect expired" : uv_strerror(status),
-               another ? "; trying the next server" : "");
-  if (!another) pool_ = nullptr;
+               timedOut ? "upstream_connect expired" : uv_strerror(status), ejection.c_str(),
+               next ? "; trying the next server" : "");
+  const size_t failed = server_;
+  std::shared_ptr<UpstreamPool> pool = next ? pool_ : nullptr;
+  if (!next) pool_ = nullptr;
   // The owner may cancel or restart this connector from here on.
-  owner_.onServerFailed(server_, reason, status, timedOut, another);
-  if (!another) {
+  owner_.onServerFailed(failed, reason, status, timedOut, next.has_value());
+  if (!next) {
     owner_.onNoConnection(timedOut ? ConnectOutcome::TimedOut : ConnectOutcome::Failed);
     return;
   }
-  if (pool_ != nullptr) connectToNextServer();
+  if (pool_ == pool) connectToServer(*next);
 }
 
 }  // namespace hoplite::proxy::upstream

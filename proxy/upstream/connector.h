@@ -16,11 +16,11 @@
 #include "proxy/observe/metric_layout.h"
 #include "proxy/socket.h"
 #include "proxy/upstream/connect_failure.h"
+#include "proxy/upstream/upstream_pool.h"
 
 namespace hoplite::proxy {
 class BufferPool;
 class ReadBatch;
-class UpstreamPool;
 }  // namespace hoplite::proxy
 
 namespace hoplite::proxy::upstream {
@@ -33,15 +33,17 @@ class ConnectOwner {
   // A connect to one address of `server` is being issued (for the access log's timing).
   virtual void onConnectIssued(size_t server) = 0;
   // A connection is ready: a new one (`reused` false, `parser` null) or one from the pool's
-  // idle ones with the parser of its last response. The owner becomes the socket's handler and
-  // sets its reading state before returning to the loop.
+  // idle ones with the parser of its last response, and the lease that counts the request on
+  // its server. The owner becomes the socket's handler and sets its reading state before
+  // returning to the loop.
   virtual void onUpstreamConnected(std::unique_ptr<Socket> socket,
                                    std::unique_ptr<parser::ResponseParser> parser, size_t server,
-                                   bool reused) = 0;
+                                   bool reused, UpstreamPool::ServerLease lease) = 0;
   // Server `server` failed (`reason`, libuv `status`); `another`: the next server is tried.
   virtual void onServerFailed(size_t server, observe::ConnectFailure reason, int status,
                               bool timedOut, bool another) = 0;
-  // Every server this request may try failed; `last` is how the last one did.
+  // Every server this request may try failed (`last` is how the last one did), or none could
+  // take it at all (NoServer).
   virtual void onNoConnection(ConnectOutcome last) = 0;
 
  protected:
@@ -57,10 +59,11 @@ class Connector final : private SocketHandler {
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
 
-  // Gets a connection from `pool` for a new request: an idle one when `allowReuse`, else (or
-  // when none is idle) a new one, starting with the server the pool picks. Reports to the owner,
-  // possibly before returning.
-  void start(UpstreamPool& pool, bool allowReuse);
+  // Gets a connection from `pool` for a new request: to the server the pool's balance picks
+  // (`keyHash`: the request's hash key), an idle one to it when `allowReuse` and there is one,
+  // else a new one; on failure the next server the pool picks, each at most once. Reports to
+  // the owner, possibly before returning.
+  void start(std::shared_ptr<UpstreamPool> pool, bool allowReuse, std::optional<uint64_t> keyHash);
   // The owner's upstream_connect period for the current server expired: it counts as that
   // server's failure, and the next one is tried.
   void connectTimedOut();
@@ -72,7 +75,7 @@ class Connector final : private SocketHandler {
  private:
   struct ResolveRequest;
 
-  void connectToNextServer();
+  void connectToServer(size_t server);
   void connectToNextAddress(int lastError);
   void serverFailed(const char* what, int status, bool timedOut);
   static void onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* result);
@@ -91,13 +94,13 @@ class Connector final : private SocketHandler {
   BufferPool& buffers_;
   ReadBatch& reads_;
   ConnectOwner& owner_;
-  UpstreamPool* pool_ = nullptr;  // while connecting
+  std::shared_ptr<UpstreamPool> pool_;  // while connecting
   std::unique_ptr<Socket> socket_;
   ResolveRequest* resolve_ = nullptr;  // owned by libuv until its callback
-  // The servers tried for this request: firstServer_, then the following ones in order.
-  size_t firstServer_ = 0;
-  size_t serversTried_ = 0;
-  size_t server_ = 0;  // the index being connected to
+  std::vector<bool> tried_;            // the servers tried for this request
+  std::optional<uint64_t> keyHash_;
+  size_t server_ = 0;                // the index being connected to
+  UpstreamPool::ServerLease lease_;  // counts the request on server_ while connecting
   // Where the chosen server may be reached (a name can resolve to several, e.g. ::1 and
   // 127.0.0.1 for localhost); tried in order until one accepts.
   std::vector<struct sockaddr_storage> addresses_;

@@ -2,15 +2,37 @@
 
 #include <algorithm>
 #include <cassert>
+#include <random>
 
 namespace hoplite::proxy {
 
-UpstreamPool::UpstreamPool(const conf::Upstream& upstream)
-    : upstream_(upstream), failedUntil_(upstream.servers.size(), 0) {
-  for (const conf::HostPort& server : upstream_.servers) {
+namespace {
+
+std::vector<std::string> serverTextsOf(const conf::Upstream& upstream) {
+  std::vector<std::string> texts;
+  for (const conf::HostPort& server : upstream.servers) {
     const bool v6 = server.host.find(':') != std::string::npos;
-    serverTexts_.push_back((v6 ? "[" + server.host + "]" : server.host) + ":" +
-                           std::to_string(server.port));
+    texts.push_back((v6 ? "[" + server.host + "]" : server.host) + ":" +
+                    std::to_string(server.port));
+  }
+  return texts;
+}
+
+conf::Upstream withOptions(conf::Upstream upstream) {
+  upstream.serverOptions.resize(upstream.servers.size());  // defaults for plain strings
+  return upstream;
+}
+
+}  // namespace
+
+UpstreamPool::UpstreamPool(const conf::Upstream& upstream)
+    : upstream_(withOptions(upstream)),
+      health_(upstream.servers.size()),
+      serverTexts_(serverTextsOf(upstream)),
+      balancer_(upstream.balance, serverTexts_, upstream_.serverOptions),
+      random_(static_cast<uint64_t>(std::random_device{}()) << 32 | std::random_device{}()) {
+  for (const conf::ServerOptions& options : upstream_.serverOptions) {
+    loads_.push_back({options.weight, options.backup, options.maxConnections, 0, true});
   }
 }
 
@@ -18,33 +40,56 @@ UpstreamPool::~UpstreamPool() {
   assert(idle_.empty());
 }
 
-size_t UpstreamPool::pickServer(uint64_t now) {
-  const size_t count = upstream_.servers.size();
-  assert(count > 0);  // conf/ rejects an empty "servers"
-  for (size_t step = 0; step < count; ++step) {
-    const size_t index = (nextServer_ + step) % count;
-    if (failedUntil_[index] <= now) {
-      nextServer_ = (index + 1) % count;
-      return index;
-    }
+std::optional<size_t> UpstreamPool::pickServer(const std::vector<bool>& tried,
+                                               std::optional<uint64_t> keyHash, uint64_t now) {
+  for (size_t i = 0; i < loads_.size(); ++i) {
+    loads_[i].available = !policy::isEjected(health_[i], now);
   }
-  const size_t index = nextServer_;
-  nextServer_ = (nextServer_ + 1) % count;
-  return index;
+  random_ += 0x9e3779b97f4a7c15ULL;
+  return balancer_.pick(loads_, tried, keyHash, policy::hashKey(std::to_string(random_)));
 }
 
-void UpstreamPool::markFailed(size_t index, uint64_t now) {
-  failedUntil_[index] = now + kFailTimeoutMs;
+bool UpstreamPool::markFailed(size_t index, uint64_t now) {
+  const bool ejected = policy::recordFailure(health_[index], upstream_.passiveHealth, now);
+  if (ejected) ++ejectionsTotal_;
+  return ejected;
 }
 
 void UpstreamPool::markAlive(size_t index) {
-  failedUntil_[index] = 0;
+  policy::recordSuccess(health_[index]);
 }
 
-UpstreamPool::IdleConnection UpstreamPool::takeIdle() {
-  if (idle_.empty()) return {};
-  IdleConnection connection = std::move(idle_.back());
-  idle_.pop_back();
+uint64_t UpstreamPool::ejectedForMs(size_t index, uint64_t now) const {
+  return policy::isEjected(health_[index], now) ? health_[index].ejectedUntilMs - now : 0;
+}
+
+UpstreamPool::ServerLease::ServerLease(std::shared_ptr<UpstreamPool> pool, size_t server)
+    : pool_(std::move(pool)), server_(server) {
+  ++pool_->loads_[server_].active;
+}
+
+UpstreamPool::ServerLease& UpstreamPool::ServerLease::operator=(ServerLease&& other) noexcept {
+  if (this != &other) {
+    reset();
+    pool_ = std::move(other.pool_);
+    server_ = other.server_;
+  }
+  return *this;
+}
+
+void UpstreamPool::ServerLease::reset() {
+  if (!pool_) return;
+  --pool_->loads_[server_].active;
+  pool_.reset();
+}
+
+UpstreamPool::IdleConnection UpstreamPool::takeIdle(size_t server) {
+  // Newest first. The list is short (keepalive, plus what the traffic keeps parked).
+  auto it = std::find_if(idle_.rbegin(), idle_.rend(),
+                         [server](const IdleConnection& c) { return c.server == server; });
+  if (it == idle_.rend()) return {};
+  IdleConnection connection = std::move(*it);
+  idle_.erase(std::next(it).base());
   untakenSincePeriod_ = std::min(untakenSincePeriod_, idle_.size());
   // Left reading: the new owner reads it at once for the response, and a stop/start pair would
   // cost two epoll_ctl calls per request. It becomes the handler before the next loop turn.

@@ -1,12 +1,16 @@
-// One upstream's servers (round robin) and its idle keep-alive connections.
+// One upstream's servers (their loads, health and balancer) and its idle keep-alive
+// connections.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "conf/config.h"
 #include "parser/message_parser.h"
+#include "policy/balance.h"
+#include "policy/passive_health.h"
 #include "proxy/socket.h"
 
 namespace hoplite::proxy {
@@ -46,19 +50,42 @@ class UpstreamPool final : private SocketHandler {
   const conf::HostPort& server(size_t index) const { return upstream_.servers[index]; }
   // "10.0.0.11:8000" or "[fd00::1]:8000" for server `index`, formatted once, for logs.
   std::string_view serverText(size_t index) const { return serverTexts_[index]; }
-  // The index of the next server in round-robin order, skipping servers that failed to connect
-  // within the last kFailTimeout, unless every server did (then plain round robin: a request is
-  // never refused without trying). `now` is uv_now().
-  size_t pickServer(uint64_t now);
+  // The server for a new request by the upstream's balance, among those not `tried` for it yet
+  // that can take one (not ejected, below max_connections; backups only when no other can);
+  // nullopt when none can. `keyHash`: the request's hash key (balance "hash"). `now` is
+  // uv_now().
+  std::optional<size_t> pickServer(const std::vector<bool>& tried, std::optional<uint64_t> keyHash,
+                                   uint64_t now);
   // Connecting to server `index` failed (refused, unreachable, resolve failure, connect timeout):
-  // later requests skip it for kFailTimeout. A success clears the mark.
-  void markFailed(size_t index, uint64_t now);
+  // passive health counts it, and true means it ejected the server. A success resets it.
+  bool markFailed(size_t index, uint64_t now);
   void markAlive(size_t index);
-  // The most recently parked idle connection (its peer is the least likely to have timed it
-  // out), or a null socket. The caller becomes its owner and handler, and must set its reading
-  // state (the socket is still reading) and the parser's body handler before returning to the
-  // loop.
-  IdleConnection takeIdle();
+  // How long server `index` is ejected for from `now`, 0 when it is not.
+  uint64_t ejectedForMs(size_t index, uint64_t now) const;
+  uint64_t ejections() const { return ejectionsTotal_; }
+
+  // A request in flight or a tunnel on a server, counted for least_connections and
+  // max_connections while the lease lives. Keeps its pool alive.
+  class ServerLease {
+   public:
+    ServerLease() = default;
+    ServerLease(std::shared_ptr<UpstreamPool> pool, size_t server);
+    ServerLease(ServerLease&& other) noexcept { *this = std::move(other); }
+    ServerLease& operator=(ServerLease&& other) noexcept;
+    ~ServerLease() { reset(); }
+    void reset();
+
+   private:
+    std::shared_ptr<UpstreamPool> pool_;
+    size_t server_ = 0;
+  };
+  uint32_t activeOn(size_t index) const { return loads_[index].active; }
+
+  // The most recently parked idle connection to server `server` (its peer is the least likely
+  // to have timed it out), or a null socket. The caller becomes its owner and handler, and must
+  // set its reading state (the socket is still reading) and the parser's body handler before
+  // returning to the loop.
+  IdleConnection takeIdle(size_t server);
   // Parks a connection whose last response completed cleanly, with its parser (between
   // messages, its head released), or disposes of both when `keepalive` is 0 or the pool is
   // closed.
@@ -81,15 +108,13 @@ class UpstreamPool final : private SocketHandler {
   void onSocketConnected(Socket&) override {}
   void onSocketShutdown(Socket&) override {}
 
-  // nginx's defaults, max_fails=1 fail_timeout=10s, in their simplest form: one failure marks a
-  // server down for a fixed time, with no counting and no slow start. Requests still fail over to
-  // a marked server when nothing else is left, so a marked server costs at most a retry.
-  static constexpr uint64_t kFailTimeoutMs = 10000;
-
   conf::Upstream upstream_;
-  size_t nextServer_ = 0;
-  std::vector<uint64_t> failedUntil_;  // per server: uv_now() before which it is skipped
-  std::vector<std::string> serverTexts_;
+  std::vector<policy::ServerLoad> loads_;  // per server
+  std::vector<policy::PassiveHealthState> health_;
+  std::vector<std::string> serverTexts_;  // before balancer_, which is built from them
+  policy::Balancer balancer_;
+  uint64_t random_;  // random_two's generator state (splitmix64)
+  uint64_t ejectionsTotal_ = 0;
   std::vector<IdleConnection> idle_;  // oldest first
   size_t untakenSincePeriod_ = 0;     // the low-water mark of idle_.size() this period
   bool closed_ = false;

@@ -572,3 +572,47 @@ TEST_CASE("conf: a route's name is short, plain and its own", "[conf][errors]") 
   }));
   checkOneError(row);
 }
+
+TEST_CASE("conf: server objects, balance, hash_key and passive_health are checked",
+          "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"weight 0", R"({"upstreams": {"app": {"servers": [{"address": "a:1", "weight": 0}]}}})",
+       "/upstreams/app/servers/0/weight", "0 is out of range; use a whole number from 1 to 1000"},
+      {"weight past 1000",
+       R"({"upstreams": {"app": {"servers": [{"address": "a:1", "weight": 1001}]}}})",
+       "/upstreams/app/servers/0/weight", "out of range"},
+      {"server object without address", R"({"upstreams": {"app": {"servers": [{"weight": 2}]}}})",
+       "/upstreams/app/servers/0", R"(missing "address")"},
+      {"unknown server key",
+       R"({"upstreams": {"app": {"servers": [{"address": "a:1", "wieght": 2}]}}})",
+       "/upstreams/app/servers/0/wieght", R"(did you mean "weight"?)"},
+      {"server a number", R"({"upstreams": {"app": {"servers": [3001]}}})",
+       "/upstreams/app/servers/0", "is not a server"},
+      {"backup not a boolean",
+       R"({"upstreams": {"app": {"servers": [{"address": "a:1", "backup": "yes"}, "b:1"]}}})",
+       "/upstreams/app/servers/0/backup", "is not a boolean"},
+      {"every server a backup",
+       R"({"upstreams": {"app": {"servers": [{"address": "a:1", "backup": true}]}}})",
+       "/upstreams/app/servers", "every server is a backup"},
+      {"unknown balance", R"({"upstreams": {"app": {"balance": "least_connection"}}})",
+       "/upstreams/app/balance", R"(did you mean "least_connections"?)"},
+      {"hash without a key", R"({"upstreams": {"app": {"balance": "hash"}}})",
+       "/upstreams/app/balance", R"(needs a "hash_key")"},
+      {"hash_key without hash", R"({"upstreams": {"app": {"hash_key": "client_ip"}}})",
+       "/upstreams/app/hash_key", R"(only read with "balance": "hash")"},
+      {"unknown kind of hash key",
+       R"({"upstreams": {"app": {"balance": "hash", "hash_key": "query:id"}}})",
+       "/upstreams/app/hash_key", "is not a kind of hash key"},
+      {"cookie without a name",
+       R"({"upstreams": {"app": {"balance": "hash", "hash_key": "cookie:"}}})",
+       "/upstreams/app/hash_key", "names no valid cookie"},
+      {"max_fails 0", R"({"upstreams": {"app": {"passive_health": {"max_fails": 0}}}})",
+       "/upstreams/app/passive_health/max_fails", "0 is out of range"},
+      {"eject_for off", R"({"upstreams": {"app": {"passive_health": {"eject_for": "off"}}}})",
+       "/upstreams/app/passive_health/eject_for", R"(cannot be "off")"},
+      {"unknown passive_health key",
+       R"({"upstreams": {"app": {"passive_health": {"max_fail": 2}}}})",
+       "/upstreams/app/passive_health/max_fail", R"(did you mean "max_fails"?)"},
+  }));
+  checkOneError(row);
+}

@@ -455,3 +455,50 @@ TEST_CASE("conf: every shipped example turns the admin listener on at 127.0.0.1:
   REQUIRE(result.config.has_value());
   CHECK(result.config->admin.listen == HostPort{"127.0.0.1", 9901});
 }
+
+TEST_CASE("conf: servers as objects, balance, hash_key and passive_health", "[conf][upstreams]") {
+  const Config config = mustParse(R"({
+    "listen": ["127.0.0.1:8080"],
+    "upstreams": {
+      "ws": {
+        "servers": ["10.0.0.11:8000", {"address": "10.0.0.12:8000", "weight": 3},
+                    {"address": "10.0.0.13:8000", "backup": true, "max_connections": 100}],
+        "balance": "least_connections",
+        "passive_health": {"max_fails": 3, "fail_window": "5s", "eject_for": "30s"}
+      },
+      "poll": {"servers": ["a:1", "b:1"], "balance": "hash", "hash_key": "cookie:session"},
+      "plain": {"servers": ["c:1"]}
+    },
+    "routes": [ { "upstream": "ws" } ]
+  })");
+  const auto& ws = config.upstreams.at("ws");
+  REQUIRE(ws.servers.size() == 3);
+  REQUIRE(ws.serverOptions.size() == 3);
+  CHECK(ws.servers[1] == HostPort{"10.0.0.12", 8000});
+  CHECK(ws.serverOptions[0] == hoplite::conf::ServerOptions{});
+  CHECK(ws.serverOptions[1].weight == 3);
+  CHECK(ws.serverOptions[2].backup);
+  CHECK(ws.serverOptions[2].maxConnections == 100);
+  CHECK(ws.balance == hoplite::conf::Balance::LeastConnections);
+  CHECK(ws.passiveHealth.maxFails == 3);
+  CHECK(ws.passiveHealth.failWindow == 5s);
+  CHECK(ws.passiveHealth.ejectFor == 30s);
+
+  // "Header:" is not a kind: kinds are lower-case, so this is an error...
+  CHECK_FALSE(parseConfig(R"({"listen": ["127.0.0.1:8080"],
+    "upstreams": {"p": {"servers": ["a:1"], "balance": "hash", "hash_key": "Header:X-User"}},
+    "routes": [{"upstream": "p"}]})")
+                  .config.has_value());
+  // ...but the header's name is case-insensitive, kept lower-case.
+  const Config hashed = mustParse(R"({"listen": ["127.0.0.1:8080"],
+    "upstreams": {"p": {"servers": ["a:1"], "balance": "hash", "hash_key": "header:X-User"}},
+    "routes": [{"upstream": "p"}]})");
+  CHECK(hashed.upstreams.at("p").hashKey ==
+        hoplite::conf::HashKey{hoplite::conf::HashKey::Kind::Header, "x-user"});
+
+  const auto& plain = config.upstreams.at("plain");
+  CHECK(plain.balance == hoplite::conf::Balance::RoundRobin);
+  CHECK(plain.passiveHealth == hoplite::conf::PassiveHealth{});
+  CHECK(plain.passiveHealth.maxFails == 1);
+  CHECK(plain.passiveHealth.ejectFor == 10s);
+}

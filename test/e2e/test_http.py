@@ -572,7 +572,7 @@ class NextServerOnConnectFailure(harness.E2ETestCase):
         self.assertCounters(counters, upstream_connect_failures=1, timeout_upstream_connect=1,
                             errors_5xx=0)
 
-    def test_every_server_down_is_502_after_trying_each_once(self):
+    def test_every_server_down_is_502_after_trying_each_once_then_503(self):
         addresses = []
         for _ in range(3):
             address, sock = harness.refused_address()
@@ -580,10 +580,13 @@ class NextServerOnConnectFailure(harness.E2ETestCase):
             addresses.append(address)
         proxy = self.hoplite(addresses)
         self.assertEqual(self.get(proxy).status, 502)
-        # All are marked down now, and a request still tries each of them (never refused untried).
-        self.assertEqual(self.get(proxy).status, 502)
+        # Each failure ejected its server (passive_health's default: max_fails 1, 10 s): the
+        # next request is refused with 503 at once, no server tried.
+        response = self.get(proxy)
+        self.assertEqual(response.status, 503, response.body)
+        self.assertIn(b"no upstream server is available", response.body)
         counters = self.stop_hoplite(proxy)
-        self.assertCounters(counters, upstream_connect_failures=6, errors_5xx=2,
+        self.assertCounters(counters, upstream_connect_failures=3, errors_5xx=2,
                             upstream_connects=0)
 
     def test_last_failure_a_connect_timeout_is_504(self):
