@@ -130,6 +130,19 @@ struct PassiveHealth {
   bool operator==(const PassiveHealth&) const = default;
 };
 
+// "health_check": an HTTP GET sent to each server on a fresh connection every `interval`.
+struct HealthCheck {
+  std::string path;                          // "path": required, starts with "/"
+  std::chrono::milliseconds interval{5000};  // "interval", jittered by 10% either way
+  std::chrono::milliseconds timeout{2000};   // "timeout": for the connect and the status line
+  uint32_t healthyAfter = 2;                 // "healthy_after": passes in a row to be up again
+  uint32_t unhealthyAfter = 3;               // "unhealthy_after": failures in a row to be down
+  // "expect_status": the statuses that pass, as inclusive ranges ("2xx" is 200-299).
+  std::vector<std::pair<uint16_t, uint16_t>> expectStatus{{200, 299}};
+  std::string host;  // "host": the Host field; empty: the server's address
+  bool operator==(const HealthCheck&) const = default;
+};
+
 struct Upstream {
   std::string name;
   std::vector<HostPort> servers;
@@ -138,6 +151,7 @@ struct Upstream {
   Balance balance = Balance::RoundRobin;
   HashKey hashKey;
   PassiveHealth passiveHealth;
+  std::optional<HealthCheck> healthCheck;  // off unless set
   bool operator==(const Upstream&) const = default;
 };
 

@@ -103,8 +103,10 @@ constexpr std::string_view kTopKeys[] = {"listen",     "upstreams", "routes",  "
                                          "request_id", "log",       "admin"};
 constexpr std::string_view kLogKeys[] = {"access", "format", "errors"};
 constexpr std::string_view kAdminKeys[] = {"listen"};
-constexpr std::string_view kUpstreamKeys[] = {"servers", "keepalive", "balance", "hash_key",
-                                              "passive_health"};
+constexpr std::string_view kUpstreamKeys[] = {"servers",  "keepalive",      "balance",
+                                              "hash_key", "passive_health", "health_check"};
+constexpr std::string_view kHealthCheckKeys[] = {
+    "path", "interval", "timeout", "healthy_after", "unhealthy_after", "expect_status", "host"};
 constexpr std::string_view kServerKeys[] = {"address", "weight", "backup", "max_connections"};
 constexpr std::string_view kPassiveHealthKeys[] = {"max_fails", "fail_window", "eject_for"};
 constexpr std::string_view kBalanceNames[] = {"round_robin", "least_connections", "random_two",
@@ -492,6 +494,120 @@ void readPassiveHealth(Reader& reader, const Json& value, const std::string& pat
   }
 }
 
+// One "expect_status" entry: "2xx", "200-399" or 204 (a number or its text). nullopt after an
+// error.
+std::optional<std::pair<uint16_t, uint16_t>> readStatusRange(Reader& reader, const Json& value,
+                                                             const std::string& path) {
+  static constexpr std::string_view kValid =
+      "use \"2xx\", a range such as \"200-399\", a status such as 204, or a list of them";
+  const auto parse = [](std::string_view text) -> std::optional<uint16_t> {
+    unsigned number = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc() || end != text.data() + text.size() || number < 100 || number > 599) {
+      return std::nullopt;
+    }
+    return static_cast<uint16_t>(number);
+  };
+  std::optional<std::pair<uint16_t, uint16_t>> range;
+  if (value.is_number_unsigned()) {
+    const uint64_t number = value.get<uint64_t>();
+    if (number >= 100 && number <= 599) {
+      range = std::pair{static_cast<uint16_t>(number), static_cast<uint16_t>(number)};
+    }
+  } else if (value.is_string()) {
+    const std::string text = value.get<std::string>();
+    if (text.size() == 3 && text[0] >= '1' && text[0] <= '5' && text.substr(1) == "xx") {
+      const auto hundreds = static_cast<uint16_t>((text[0] - '0') * 100);
+      range = std::pair{hundreds, static_cast<uint16_t>(hundreds + 99)};
+    } else if (const size_t dash = text.find('-'); dash != std::string::npos) {
+      const auto low = parse(std::string_view(text).substr(0, dash));
+      const auto high = parse(std::string_view(text).substr(dash + 1));
+      if (low && high && *low <= *high) range = std::pair{*low, *high};
+    } else if (const auto single = parse(text)) {
+      range = std::pair{*single, *single};
+    }
+  }
+  if (!range) reader.fail(path, show(value) + " is not a status or range; " + std::string(kValid));
+  return range;
+}
+
+std::optional<HealthCheck> readHealthCheck(Reader& reader, const Json& value,
+                                           const std::string& path) {
+  if (!reader.expectObject(value, path, "{\"path\": \"/healthz\", \"interval\": \"5s\"}")) {
+    return std::nullopt;
+  }
+  reader.rejectUnknownKeys(value, path, kHealthCheckKeys);
+  HealthCheck check;
+  bool valid = true;
+  if (reader.require(value, path, "path", "\"/healthz\"")) {
+    const std::string pathPath = child(path, "path");
+    if (auto text = reader.string(value["path"], pathPath, "use a path such as \"/healthz\"")) {
+      const bool safe = std::all_of(text->begin(), text->end(),
+                                    [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+      if (!text->starts_with('/') || !safe) {
+        reader.fail(pathPath, quote(*text) +
+                                  " is not an origin-form path; start it with \"/\" and use no "
+                                  "spaces or control characters, e.g. \"/healthz\"");
+        valid = false;
+      } else {
+        check.path = *text;
+      }
+    } else {
+      valid = false;
+    }
+  } else {
+    valid = false;
+  }
+  for (const auto& [key, field] : {std::pair{"interval", &HealthCheck::interval},
+                                   std::pair{"timeout", &HealthCheck::timeout}}) {
+    if (!value.contains(key)) continue;
+    const std::string keyPath = child(path, key);
+    if (auto duration = reader.duration(value[key], keyPath)) {
+      if (!*duration) {
+        reader.fail(keyPath, "cannot be \"off\"; use a duration such as \"5s\"");
+      } else {
+        check.*field = **duration;
+      }
+    }
+  }
+  for (const auto& [key, field] : {std::pair{"healthy_after", &HealthCheck::healthyAfter},
+                                   std::pair{"unhealthy_after", &HealthCheck::unhealthyAfter}}) {
+    if (!value.contains(key)) continue;
+    if (auto count = reader.count(value[key], child(path, key), 1, 1000)) {
+      check.*field = static_cast<uint32_t>(*count);
+    }
+  }
+  if (value.contains("expect_status")) {
+    const std::string statusPath = child(path, "expect_status");
+    const Json& statuses = value["expect_status"];
+    check.expectStatus.clear();
+    if (statuses.is_array()) {
+      if (statuses.empty()) reader.fail(statusPath, "an empty list passes nothing; use \"2xx\"");
+      for (size_t i = 0; i < statuses.size(); ++i) {
+        if (auto range = readStatusRange(reader, statuses[i], child(statusPath, i))) {
+          check.expectStatus.push_back(*range);
+        }
+      }
+    } else if (auto range = readStatusRange(reader, statuses, statusPath)) {
+      check.expectStatus.push_back(*range);
+    }
+  }
+  if (value.contains("host")) {
+    const std::string hostPath = child(path, "host");
+    if (auto host =
+            reader.string(value["host"], hostPath, "use a host name such as \"app.internal\"")) {
+      if (host->empty() || !std::all_of(host->begin(), host->end(),
+                                        [](unsigned char c) { return c > 0x20 && c < 0x7f; })) {
+        reader.fail(hostPath, quote(*host) + " is not a host; use a name such as \"app.internal\"");
+      } else {
+        check.host = *host;
+      }
+    }
+  }
+  if (!valid) return std::nullopt;
+  return check;
+}
+
 std::map<std::string, Upstream> readUpstreams(Reader& reader, const Json& value,
                                               const std::string& path) {
   std::map<std::string, Upstream> result;
@@ -542,6 +658,10 @@ std::map<std::string, Upstream> readUpstreams(Reader& reader, const Json& value,
     if (body.contains("passive_health")) {
       readPassiveHealth(reader, body["passive_health"], child(upstreamPath, "passive_health"),
                         upstream.passiveHealth);
+    }
+    if (body.contains("health_check")) {
+      upstream.healthCheck =
+          readHealthCheck(reader, body["health_check"], child(upstreamPath, "health_check"));
     }
     result.emplace(name, std::move(upstream));
   }

@@ -15,6 +15,7 @@
 #include "proxy/socket.h"
 #include "proxy/stop_signal.h"
 #include "proxy/supervisor.h"
+#include "proxy/upstream/health_checker.h"
 #include "proxy/worker_listeners.h"
 
 namespace hoplite::proxy {
@@ -134,7 +135,9 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const conf::Config> first, Serve
   for (const auto& [name, upstream] : config().upstreams) {
     conf::Upstream named = upstream;
     named.name = name;
-    generation_->pools.emplace(name, std::make_shared<UpstreamPool>(named));
+    auto pool = std::make_shared<UpstreamPool>(named);
+    HealthChecker::start(loop_, buffers_, readBatch_, *pool);
+    generation_->pools.emplace(name, std::move(pool));
   }
   inheritedListeners_ = std::move(inheritedListeners);
   uv_signal_init(loop_, &drainSignal_);

@@ -10,6 +10,7 @@
 #include "proxy/server.h"
 #include "proxy/service_notify.h"
 #include "proxy/supervisor.h"
+#include "proxy/upstream/health_checker.h"
 
 namespace hoplite::proxy {
 
@@ -167,7 +168,9 @@ bool Server::applyReload(conf::LoadResult loaded, const ConfigSnapshot* snapshot
     if (old != generation_->pools.end() && old->second->settings() == named) {
       generation->pools.emplace(name, old->second);  // its idle connections and failure marks
     } else {
-      generation->pools.emplace(name, std::make_shared<UpstreamPool>(named));
+      auto pool = std::make_shared<UpstreamPool>(named);
+      HealthChecker::start(loop_, buffers_, readBatch_, *pool);
+      generation->pools.emplace(name, std::move(pool));
     }
   }
   for (const auto& [name, pool] : generation_->pools) {

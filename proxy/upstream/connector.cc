@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/upstream/server_address.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace hoplite::proxy::upstream {
@@ -74,12 +75,7 @@ void Connector::connectToServer(size_t server) {
   lease_ = UpstreamPool::ServerLease(pool_, server);
   owner_.onServerAttempt(server_);
   const conf::HostPort& target = pool_->server(server_);
-  struct sockaddr_storage address;
-  std::memset(&address, 0, sizeof address);
-  if (uv_ip4_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in*>(&address)) ==
-          0 ||
-      uv_ip6_addr(target.host.c_str(), target.port, reinterpret_cast<sockaddr_in6*>(&address)) ==
-          0) {
+  if (struct sockaddr_storage address; literalAddress(target, address)) {
     addresses_.assign(1, address);
     nextAddress_ = 0;
     connectToNextAddress(UV_ECONNREFUSED);
@@ -90,10 +86,7 @@ void Connector::connectToServer(size_t server) {
   request->connector = this;
   request->port = target.port;
   request->req.data = request.get();
-  struct addrinfo hints;
-  std::memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
+  const struct addrinfo hints = resolverHints();
   const int rc = uv_getaddrinfo(loop_, &request->req, &Connector::onResolved, target.host.c_str(),
                                 nullptr, &hints);
   if (rc < 0) {
@@ -116,21 +109,8 @@ void Connector::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* r
     self->serverFailed("resolve", status < 0 ? status : UV_EAI_NONAME, /*timedOut=*/false);
     return;
   }
-  std::vector<struct sockaddr_storage>& addresses = self->addresses_;
-  addresses.clear();
+  self->addresses_ = addressesOf(result, request->port);
   self->nextAddress_ = 0;
-  for (const struct addrinfo* entry = result; entry != nullptr; entry = entry->ai_next) {
-    if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
-    struct sockaddr_storage address;
-    std::memset(&address, 0, sizeof address);
-    std::memcpy(&address, entry->ai_addr, entry->ai_addrlen);
-    if (address.ss_family == AF_INET6) {
-      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(request->port);
-    } else {
-      reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(request->port);
-    }
-    addresses.push_back(address);
-  }
   uv_freeaddrinfo(result);
   self->connectToNextAddress(UV_EAI_NONAME);
 }

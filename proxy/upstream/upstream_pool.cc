@@ -4,6 +4,8 @@
 #include <cassert>
 #include <random>
 
+#include "proxy/upstream/health_checker.h"
+
 namespace hoplite::proxy {
 
 namespace {
@@ -34,16 +36,19 @@ UpstreamPool::UpstreamPool(const conf::Upstream& upstream)
   for (const conf::ServerOptions& options : upstream_.serverOptions) {
     loads_.push_back({options.weight, options.backup, options.maxConnections, 0, true});
   }
+  verdicts_.assign(upstream_.servers.size(), policy::HealthVerdict::Unknown);
 }
 
 UpstreamPool::~UpstreamPool() {
   assert(idle_.empty());
+  if (checker_ != nullptr) checker_->close();
 }
 
 std::optional<size_t> UpstreamPool::pickServer(const std::vector<bool>& tried,
                                                std::optional<uint64_t> keyHash, uint64_t now) {
   for (size_t i = 0; i < loads_.size(); ++i) {
-    loads_[i].available = !policy::isEjected(health_[i], now);
+    loads_[i].available =
+        !policy::isEjected(health_[i], now) && verdicts_[i] != policy::HealthVerdict::Down;
   }
   random_ += 0x9e3779b97f4a7c15ULL;
   return balancer_.pick(loads_, tried, keyHash, policy::hashKey(std::to_string(random_)));
@@ -120,6 +125,10 @@ void UpstreamPool::trimSurplus() {
 
 void UpstreamPool::closeAll() {
   closed_ = true;
+  if (checker_ != nullptr) {
+    checker_->close();
+    checker_ = nullptr;
+  }
   for (IdleConnection& connection : idle_) Socket::dispose(std::move(connection.socket));
   idle_.clear();
 }

@@ -9,11 +9,14 @@
 
 #include "conf/config.h"
 #include "parser/message_parser.h"
+#include "policy/active_health.h"
 #include "policy/balance.h"
 #include "policy/passive_health.h"
 #include "proxy/socket.h"
 
 namespace hoplite::proxy {
+
+class HealthChecker;
 
 // Idle connections are kept reading: any byte, EOF or error from an idle connection means the
 // server closed it (or broke HTTP), and the connection is dropped at once instead of failing the
@@ -81,6 +84,13 @@ class UpstreamPool final : private SocketHandler {
   };
   uint32_t activeOn(size_t index) const { return loads_[index].active; }
 
+  // The active health check's verdict on server `index` (Unknown until its first one, or with
+  // no health_check): a server that is Down gets no new request.
+  void setVerdict(size_t index, policy::HealthVerdict verdict) { verdicts_[index] = verdict; }
+  policy::HealthVerdict verdict(size_t index) const { return verdicts_[index]; }
+  // The checker probing this pool's servers, closed with the pool (closeAll).
+  void adoptChecker(HealthChecker* checker) { checker_ = checker; }
+
   // The most recently parked idle connection to server `server` (its peer is the least likely
   // to have timed it out), or a null socket. The caller becomes its owner and handler, and must
   // set its reading state (the socket is still reading) and the parser's body handler before
@@ -115,6 +125,8 @@ class UpstreamPool final : private SocketHandler {
   policy::Balancer balancer_;
   uint64_t random_;  // random_two's generator state (splitmix64)
   uint64_t ejectionsTotal_ = 0;
+  std::vector<policy::HealthVerdict> verdicts_;
+  HealthChecker* checker_ = nullptr;  // frees itself once closed
   std::vector<IdleConnection> idle_;  // oldest first
   size_t untakenSincePeriod_ = 0;     // the low-water mark of idle_.size() this period
   bool closed_ = false;

@@ -616,3 +616,28 @@ TEST_CASE("conf: server objects, balance, hash_key and passive_health are checke
   }));
   checkOneError(row);
 }
+
+TEST_CASE("conf: health_check needs a path and sane thresholds", "[conf][errors]") {
+  const Row row = GENERATE(table<std::string, std::string, std::string, std::string>({
+      {"no path", R"({"upstreams": {"app": {"health_check": {"interval": "5s"}}}})",
+       "/upstreams/app/health_check", R"(missing "path")"},
+      {"path without a slash", R"({"upstreams": {"app": {"health_check": {"path": "healthz"}}}})",
+       "/upstreams/app/health_check/path", R"(start it with "/")"},
+      {"healthy_after 0",
+       R"({"upstreams": {"app": {"health_check": {"path": "/h", "healthy_after": 0}}}})",
+       "/upstreams/app/health_check/healthy_after", "0 is out of range"},
+      {"interval off",
+       R"({"upstreams": {"app": {"health_check": {"path": "/h", "interval": "off"}}}})",
+       "/upstreams/app/health_check/interval", R"(cannot be "off")"},
+      {"a status that is not one",
+       R"({"upstreams": {"app": {"health_check": {"path": "/h", "expect_status": "2xy"}}}})",
+       "/upstreams/app/health_check/expect_status", "is not a status or range"},
+      {"a backwards range",
+       R"({"upstreams": {"app": {"health_check": {"path": "/h", "expect_status": ["399-200"]}}}})",
+       "/upstreams/app/health_check/expect_status/0", "is not a status or range"},
+      {"unknown key",
+       R"({"upstreams": {"app": {"health_check": {"path": "/h", "intervall": "5s"}}}})",
+       "/upstreams/app/health_check/intervall", R"(did you mean "interval"?)"},
+  }));
+  checkOneError(row);
+}

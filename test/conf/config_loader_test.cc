@@ -502,3 +502,36 @@ TEST_CASE("conf: servers as objects, balance, hash_key and passive_health", "[co
   CHECK(plain.passiveHealth.maxFails == 1);
   CHECK(plain.passiveHealth.ejectFor == 10s);
 }
+
+TEST_CASE("conf: health_check with its defaults and every form of expect_status",
+          "[conf][upstreams]") {
+  const Config config = mustParse(R"({
+    "listen": ["127.0.0.1:8080"],
+    "upstreams": {
+      "a": {"servers": ["a:1"], "health_check": {"path": "/healthz"}},
+      "b": {"servers": ["b:1"], "health_check": {"path": "/ready?full=1", "interval": "2s",
+            "timeout": "500ms", "healthy_after": 1, "unhealthy_after": 5,
+            "expect_status": ["200-399", 418, "5xx"], "host": "app.internal"}}
+    },
+    "routes": [ { "upstream": "a" } ]
+  })");
+  const auto& a = *config.upstreams.at("a").healthCheck;
+  CHECK(a.path == "/healthz");
+  CHECK(a.interval == 5s);
+  CHECK(a.timeout == 2s);
+  CHECK(a.healthyAfter == 2);
+  CHECK(a.unhealthyAfter == 3);
+  CHECK(a.expectStatus == std::vector<std::pair<uint16_t, uint16_t>>{{200, 299}});
+  CHECK(a.host.empty());
+  const auto& b = *config.upstreams.at("b").healthCheck;
+  CHECK(b.path == "/ready?full=1");
+  CHECK(b.interval == 2s);
+  CHECK(b.timeout == 500ms);
+  CHECK(b.expectStatus ==
+        std::vector<std::pair<uint16_t, uint16_t>>{{200, 399}, {418, 418}, {500, 599}});
+  CHECK(b.host == "app.internal");
+  CHECK_FALSE(mustParse(R"({"listen": ["127.0.0.1:8080"], "upstreams": {"a": {"servers": ["a:1"]}},
+    "routes": [{"upstream": "a"}]})")
+                  .upstreams.at("a")
+                  .healthCheck.has_value());
+}

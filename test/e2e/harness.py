@@ -570,14 +570,14 @@ class FakeBackend:
     connection (index counts from 1). Handlers assert what they receive and send exact bytes;
     an exception in a handler is recorded and fails the test in check()."""
 
-    def __init__(self, handler, backlog=128, sockopts=()):
+    def __init__(self, handler, backlog=128, sockopts=(), port=0):
         self.handler = handler
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Set before listen() so that accepted sockets inherit them (buffer sizes need that).
         for level, option, value in sockopts:
             self.listener.setsockopt(level, option, value)
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind(("127.0.0.1", port))  # a fixed port: a backend started again
         self.listener.listen(backlog)
         self.port = self.listener.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
@@ -744,8 +744,8 @@ class E2ETestCase(unittest.TestCase):
         code = backend.stop()
         self.assertEqual(code, 0, f"demo_backend exited {code}; stderr:\n{backend.stderr.text()}")
 
-    def fake_backend(self, handler, backlog=128, sockopts=()):
-        backend = FakeBackend(handler, backlog, sockopts)
+    def fake_backend(self, handler, backlog=128, sockopts=(), port=0):
+        backend = FakeBackend(handler, backlog, sockopts, port)
         self.addCleanup(self._stop_fake, backend)
         return backend
 

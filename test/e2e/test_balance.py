@@ -150,6 +150,52 @@ class Balance(ReloadTestCase):
         # One connect to the dead server ejected it; nothing more was sent its way.
         self.assertCounters(counters, upstream_connect_failures=1, errors_5xx=0)
 
+    def test_a_killed_server_is_ejected_then_brought_back_by_the_health_check(self):
+        a = self.fake_backend(answer_as("a"))
+        b = self.fake_backend(answer_as("b"))
+        port = b.port
+        upstreams = {"app": {"servers": [a.address, b.address],
+                             "passive_health": {"max_fails": 1, "eject_for": "1h"},
+                             "health_check": {"path": "/healthz", "interval": "100ms",
+                                              "timeout": "500ms", "healthy_after": 2,
+                                              "unhealthy_after": 2, "host": "app.internal"}}}
+        proxy = self.hoplite([], upstreams=upstreams)
+        self.assertEqual(self.spread(proxy, 10), {"a": 5, "b": 5})
+
+        b.stop()  # killed: its port refuses from now on
+        self.assertEqual(self.spread(proxy, 10), {"a": 10})  # the first one failed over
+        proxy.wait_for_line(rf"^hoplite: upstream app: server 127\.0\.0\.1:{port} is down: "
+                            r"health check failed 2 times in a row \(connect: .*\)$",
+                            harness.IO_TIMEOUT)
+
+        # Started again on the same port: two passed checks bring it back, ejection and all,
+        # long before the hour of eject_for.
+        self.fake_backend(answer_as("b"), port=port)
+        proxy.wait_for_line(rf"^hoplite: upstream app: server 127\.0\.0\.1:{port} is up: "
+                            r"health check passed 2 times in a row \(status 200\)$",
+                            harness.IO_TIMEOUT)
+        self.assertEqual(self.spread(proxy, 10), {"a": 5, "b": 5})
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, errors_5xx=0)
+
+    def test_a_server_answering_its_check_with_an_error_gets_no_requests(self):
+        def sick(peer, index):
+            request = peer.read_request()
+            status = 503 if request.target == "/ready" else 200
+            body = b"sick"
+            peer.send(harness.build_response(status, "X", [("Content-Length", "4")], body))
+
+        a = self.fake_backend(answer_as("a"))
+        b = self.fake_backend(sick)
+        upstreams = {"app": {"servers": [a.address, b.address],
+                             "health_check": {"path": "/ready", "interval": "100ms",
+                                              "unhealthy_after": 1, "expect_status": ["2xx"]}}}
+        proxy = self.hoplite([], upstreams=upstreams)
+        proxy.wait_for_line(rf"^hoplite: upstream app: server {b.address} is down: health check "
+                            r"failed 1 times in a row \(status 503\)$", harness.IO_TIMEOUT)
+        self.assertEqual(self.spread(proxy, 10), {"a": 10})
+        self.stop_hoplite(proxy)
+
     def test_a_backup_serves_only_while_every_other_server_is_out(self):
         primary = self.fake_backend(answer_as("primary"))
         backup = self.fake_backend(answer_as("backup"))
