@@ -136,7 +136,7 @@ Server::Server(uv_loop_t* loop, std::shared_ptr<const conf::Config> first, Serve
     conf::Upstream named = upstream;
     named.name = name;
     auto pool = std::make_shared<UpstreamPool>(named);
-    HealthChecker::start(loop_, buffers_, readBatch_, *pool);
+    HealthChecker::start(loop_, buffers_, readBatch_, *pool, verdictListener(name));
     generation_->pools.emplace(name, std::move(pool));
   }
   inheritedListeners_ = std::move(inheritedListeners);
@@ -470,6 +470,19 @@ void Server::onDrainTimeout() {
   if (!connections_.empty()) ++counters().timeoutShutdownDrain;
   const std::vector<ClientConnection*> snapshot(connections_.begin(), connections_.end());
   for (ClientConnection* connection : snapshot) connection->forceClose();
+}
+
+HealthChecker::VerdictListener Server::verdictListener(const std::string& upstream) {
+  return [this, upstream](size_t server, policy::HealthVerdict verdict) {
+    publishVerdict(upstream, server, verdict);
+  };
+}
+
+void Server::publishVerdict(const std::string& upstream, size_t server,
+                            policy::HealthVerdict verdict) {
+  const observe::MetricLayout& layout = *generation_->layout;
+  const size_t index = layout.firstServer[layout.upstreamIndex(upstream)] + server;
+  generation_->metrics.checkedDown(index, verdict == policy::HealthVerdict::Down);
 }
 
 void Server::trimSurplus() {

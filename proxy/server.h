@@ -32,6 +32,7 @@
 #include "proxy/reload.h"
 #include "proxy/request_id_source.h"
 #include "proxy/timer.h"
+#include "proxy/upstream/health_checker.h"
 #include "proxy/upstream/upstream_pool.h"
 
 namespace hoplite::proxy {
@@ -164,6 +165,10 @@ class Server {
   // supervisor chose. False when the running config stays.
   bool applyReload(conf::LoadResult loaded, const ConfigSnapshot* snapshot);
   void logReload(const std::string& line) const;
+  // The health checks of upstream `upstream` (a pool of the current generation) report here,
+  // into the current generation's metrics (hoplite_upstream_server_up).
+  HealthChecker::VerdictListener verdictListener(const std::string& upstream);
+  void publishVerdict(const std::string& upstream, size_t server, policy::HealthVerdict verdict);
   void onDrainTimeout();
   // Once per kTrimPeriod: the read buffers and the idle upstream connections that the loop did
   // not use in the whole period are freed or closed (BufferPool, UpstreamPool::trimSurplus).

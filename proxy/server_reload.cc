@@ -169,7 +169,7 @@ bool Server::applyReload(conf::LoadResult loaded, const ConfigSnapshot* snapshot
       generation->pools.emplace(name, old->second);  // its idle connections and failure marks
     } else {
       auto pool = std::make_shared<UpstreamPool>(named);
-      HealthChecker::start(loop_, buffers_, readBatch_, *pool);
+      HealthChecker::start(loop_, buffers_, readBatch_, *pool, verdictListener(name));
       generation->pools.emplace(name, std::move(pool));
     }
   }
@@ -189,6 +189,14 @@ bool Server::applyReload(conf::LoadResult loaded, const ConfigSnapshot* snapshot
   }
   listeners_ = std::move(listeners);
   generation_ = std::move(generation);
+  // A kept pool's checks go on: their verdicts are written again into this generation's cells.
+  for (const auto& [name, pool] : generation_->pools) {
+    for (size_t server = 0; server < pool->serverCount(); ++server) {
+      if (pool->verdict(server) == policy::HealthVerdict::Down) {
+        publishVerdict(name, server, policy::HealthVerdict::Down);
+      }
+    }
+  }
 
   // Idle keep-alive connections move to the new generation now (or close, when their listener
   // went); the others when their exchange ends.

@@ -657,7 +657,7 @@ void Session::onUpstreamConnected(std::unique_ptr<Socket> socket,
 }
 
 void Session::onServerFailed(size_t server, observe::ConnectFailure reason, int /*status*/,
-                             bool /*timedOut*/, bool /*another*/) {
+                             bool /*timedOut*/, bool ejected, bool /*another*/) {
   exchange_.server = server;
   // As when the failed socket was the session's own: a parser left from an earlier connection
   // is not carried to the next server's.
@@ -665,6 +665,7 @@ void Session::onServerFailed(size_t server, observe::ConnectFailure reason, int 
   ++server_.counters().upstreamConnectFailures;
   if constexpr (observe::kMetricsRecorded) {
     generation_->metrics.connectFailed(serverMetricIndex(), reason, observe::unixMillisecondsNow());
+    if (ejected) generation_->metrics.ejected(serverMetricIndex());
   }
 }
 

@@ -156,7 +156,7 @@ class Session final : public ClientConnection,
                            std::unique_ptr<parser::ResponseParser> parser, size_t server,
                            bool reused, UpstreamPool::ServerLease lease) override;
   void onServerFailed(size_t server, observe::ConnectFailure reason, int status, bool timedOut,
-                      bool another) override;
+                      bool ejected, bool another) override;
   void onNoConnection(upstream::ConnectOutcome last) override;
 
   // Response side.

@@ -86,7 +86,9 @@ std::string AdminState::statusJson() const {
       servers.push_back({{"address", layout.servers[server].text},
                          {"state", state},
                          {"last_connected", timeOrNull(lastUp)},
-                         {"last_failed", timeOrNull(lastDown)}});
+                         {"last_failed", timeOrNull(lastDown)},
+                         {"checks_failing", cells[layout.serverCheckedDown + server] != 0},
+                         {"ejections", cells[layout.serverEjections + server]}});
     }
     upstreams[layout.upstreams[upstream]] = {{"servers", std::move(servers)}};
   }

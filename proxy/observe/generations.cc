@@ -51,6 +51,11 @@ class Folder {
             into_.connectFailures + *to * kConnectFailures, kConnectFailures);
         latest(from_.serverLastUp + server, into_.serverLastUp + *to);
         latest(from_.serverLastDown + server, into_.serverLastDown + *to);
+        add(from_.serverEjections + server, into_.serverEjections + *to, 1);
+        // serverCheckedDown is a gauge of the checks running now: only the current cells
+        // count, and the Server writes them again at each reload.
+        if (&from_ == &into_)
+          add(from_.serverCheckedDown + server, into_.serverCheckedDown + *to, 1);
       }
     }
     for (size_t upstream = 0; upstream < from_.upstreams.size(); ++upstream) {

@@ -93,6 +93,8 @@ MetricLayout::MetricLayout(const conf::Config& config, size_t firstCell) : base(
   upstreamHeader = take(upstreams.size() * kHistogramCells);
   serverLastUp = take(servers.size());
   serverLastDown = take(servers.size());
+  serverEjections = take(servers.size());
+  serverCheckedDown = take(servers.size());
   rejected = take(kRejections.size());
   cellCount = next;
 }

@@ -132,9 +132,11 @@ struct MetricLayout {
   // failed, for /status ("up" when the later of the two is a success).
   size_t serverLastUp;
   size_t serverLastDown;
-  size_t rejected;   // [kRejections row]
-  size_t base;       // the first cell
-  size_t cellCount;  // one past the last cell: the part of the table used up to this layout
+  size_t serverEjections;    // [server]: passive health ejections
+  size_t serverCheckedDown;  // [server]: 1 while this worker's health checks say down, else 0
+  size_t rejected;           // [kRejections row]
+  size_t base;               // the first cell
+  size_t cellCount;          // one past the last cell: the part of the table used up to this layout
 };
 
 }  // namespace hoplite::proxy::observe

@@ -181,6 +181,20 @@ std::string renderPrometheus(const MetricLayout& layout, const Counters& counter
                  cells[layout.connectFailures + server * kConnectFailures + reason]);
     }
   }
+  out.family("hoplite_upstream_ejections_total", "counter",
+             "Times passive health ejected a server (connect failures within fail_window).");
+  for (size_t server = 0; server < layout.servers.size(); ++server) {
+    const MetricLayout::ServerLabel& label = layout.servers[server];
+    out.sample({{"upstream", layout.upstreams[label.upstream]}, {"server", label.text}},
+               cells[layout.serverEjections + server]);
+  }
+  out.family("hoplite_upstream_server_up", "gauge",
+             "0 while the health checks (of any worker) say a server is down, else 1.");
+  for (size_t server = 0; server < layout.servers.size(); ++server) {
+    const MetricLayout::ServerLabel& label = layout.servers[server];
+    out.sample({{"upstream", layout.upstreams[label.upstream]}, {"server", label.text}},
+               uint64_t{cells[layout.serverCheckedDown + server] == 0 ? 1u : 0u});
+  }
   out.family("hoplite_upstream_header_seconds", "histogram",
              "From the request sent upstream to the response head received.");
   for (size_t upstream = 0; upstream < layout.upstreams.size(); ++upstream) {

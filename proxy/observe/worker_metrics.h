@@ -78,6 +78,15 @@ class WorkerMetrics {
     if constexpr (!kMetricsRecorded) return;
     cells_[layout_.serverLastUp + server] = static_cast<uint64_t>(unixMs);
   }
+  void ejected(size_t server) {
+    if constexpr (!kMetricsRecorded) return;
+    ++cells_[layout_.serverEjections + server];
+  }
+  // The health checks' verdict on `server` changed (kept as a 0/1 gauge, not counted).
+  void checkedDown(size_t server, bool down) {
+    if constexpr (!kMetricsRecorded) return;
+    cells_[layout_.serverCheckedDown + server] = down ? 1 : 0;
+  }
 
   void tunnelOpened(size_t route) {
     if constexpr (!kMetricsRecorded) return;

@@ -181,7 +181,7 @@ void Connector::serverFailed(const char* what, int status, bool timedOut) {
   std::shared_ptr<UpstreamPool> pool = next ? pool_ : nullptr;
   if (!next) pool_ = nullptr;
   // The owner may cancel or restart this connector from here on.
-  owner_.onServerFailed(failed, reason, status, timedOut, next.has_value());
+  owner_.onServerFailed(failed, reason, status, timedOut, ejected, next.has_value());
   if (!next) {
     owner_.onNoConnection(timedOut ? ConnectOutcome::TimedOut : ConnectOutcome::Failed);
     return;

@@ -39,9 +39,10 @@ class ConnectOwner {
   virtual void onUpstreamConnected(std::unique_ptr<Socket> socket,
                                    std::unique_ptr<parser::ResponseParser> parser, size_t server,
                                    bool reused, UpstreamPool::ServerLease lease) = 0;
-  // Server `server` failed (`reason`, libuv `status`); `another`: the next server is tried.
+  // Server `server` failed (`reason`, libuv `status`); `ejected`: passive health took it out;
+  // `another`: the next server is tried.
   virtual void onServerFailed(size_t server, observe::ConnectFailure reason, int status,
-                              bool timedOut, bool another) = 0;
+                              bool timedOut, bool ejected, bool another) = 0;
   // Every server this request may try failed (`last` is how the last one did), or none could
   // take it at all (NoServer).
   virtual void onNoConnection(ConnectOutcome last) = 0;

@@ -34,20 +34,21 @@ HealthChecker::Probe::Probe(HealthChecker& owner, size_t index)
           owner.loop_, [this] { checker.onTimer(*this); }, [this] { checker.onTimerClosed(); }) {}
 
 void HealthChecker::start(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads,
-                          UpstreamPool& pool) {
+                          UpstreamPool& pool, VerdictListener onVerdict) {
   if (!pool.settings().healthCheck) return;
-  auto* checker = new HealthChecker(loop, buffers, reads, pool);
+  auto* checker = new HealthChecker(loop, buffers, reads, pool, std::move(onVerdict));
   pool.adoptChecker(checker);
 }
 
 HealthChecker::HealthChecker(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads,
-                             UpstreamPool& pool)
+                             UpstreamPool& pool, VerdictListener onVerdict)
     : loop_(loop),
       buffers_(buffers),
       reads_(reads),
       pool_(&pool),
       check_(*pool.settings().healthCheck),
       upstreamName_(pool.name()),
+      onVerdict_(std::move(onVerdict)),
       random_(std::random_device{}()) {
   for (size_t server = 0; server < pool.serverCount(); ++server) {
     probes_.push_back(std::make_unique<Probe>(*this, server));
@@ -199,6 +200,7 @@ void HealthChecker::finish(Probe& probe, bool passed, const std::string& why) {
   if (passed) pool_->markAlive(probe.server);
   if (const auto verdict = policy::recordProbe(probe.state, passed, check_)) {
     pool_->setVerdict(probe.server, *verdict);
+    if (onVerdict_) onVerdict_(probe.server, *verdict);
     const bool up = *verdict == policy::HealthVerdict::Up;
     std::fprintf(
         stderr, "hoplite: upstream %s: server %.*s is %s: health check %s %u times in a row (%s)\n",

@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,10 @@ class UpstreamPool;
 // (UpstreamPool::closeAll), and it frees itself once its timers have closed.
 class HealthChecker final : private SocketHandler {
  public:
-  static void start(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads, UpstreamPool& pool);
+  // `onVerdict` hears each change of a server's verdict (for the metrics).
+  using VerdictListener = std::function<void(size_t server, policy::HealthVerdict verdict)>;
+  static void start(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads, UpstreamPool& pool,
+                    VerdictListener onVerdict);
   // Stops probing and disposes of the probes in flight; never touches the pool after this.
   void close();
 
@@ -42,7 +46,8 @@ class HealthChecker final : private SocketHandler {
   };
   struct Resolve;
 
-  HealthChecker(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads, UpstreamPool& pool);
+  HealthChecker(uv_loop_t* loop, BufferPool& buffers, ReadBatch& reads, UpstreamPool& pool,
+                VerdictListener onVerdict);
   ~HealthChecker() = default;
   friend struct std::default_delete<HealthChecker>;
 
@@ -70,6 +75,7 @@ class HealthChecker final : private SocketHandler {
   UpstreamPool* pool_;  // null once closed
   conf::HealthCheck check_;
   std::string upstreamName_;
+  VerdictListener onVerdict_;
   std::vector<std::unique_ptr<Probe>> probes_;
   size_t openTimers_ = 0;
   uint64_t random_;

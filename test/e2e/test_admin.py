@@ -848,9 +848,11 @@ class Status(AdminTestCase):
         self.assertEqual(list(status), STATUS_KEYS)
         self.assertEqual(status["upstreams"], {
             "app": {"servers": [{"address": backend.address, "state": "unknown",
-                                 "last_connected": None, "last_failed": None}]},
+                                 "last_connected": None, "last_failed": None,
+                                 "checks_failing": False, "ejections": 0}]},
             "down": {"servers": [{"address": refused, "state": "unknown",
-                                  "last_connected": None, "last_failed": None}]}})
+                                  "last_connected": None, "last_failed": None,
+                                  "checks_failing": False, "ejections": 0}]}})
 
         self.assertEqual(self.get(proxy, "/", "down.test").status, 502)
         # Held open: a keep-alive client between requests, and a tunnel.

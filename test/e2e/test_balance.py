@@ -159,14 +159,20 @@ class Balance(ReloadTestCase):
                              "health_check": {"path": "/healthz", "interval": "100ms",
                                               "timeout": "500ms", "healthy_after": 2,
                                               "unhealthy_after": 2, "host": "app.internal"}}}
-        proxy = self.hoplite([], upstreams=upstreams)
+        proxy = self.hoplite([], upstreams=upstreams, admin={"listen": "127.0.0.1:0"})
         self.assertEqual(self.spread(proxy, 10), {"a": 5, "b": 5})
+        labels = f'{{upstream="app",server="127.0.0.1:{port}"}}'
 
         b.stop()  # killed: its port refuses from now on
         self.assertEqual(self.spread(proxy, 10), {"a": 10})  # the first one failed over
         proxy.wait_for_line(rf"^hoplite: upstream app: server 127\.0\.0\.1:{port} is down: "
                             r"health check failed 2 times in a row \(connect: .*\)$",
                             harness.IO_TIMEOUT)
+        metrics = self.metrics(proxy)
+        self.assertIn(f"hoplite_upstream_server_up{labels} 0\n", metrics)
+        self.assertIn(f"hoplite_upstream_ejections_total{labels} 1\n", metrics)
+        server = self.status(proxy)["upstreams"]["app"]["servers"][1]
+        self.assertEqual((server["checks_failing"], server["ejections"]), (True, 1))
 
         # Started again on the same port: two passed checks bring it back, ejection and all,
         # long before the hour of eject_for.
@@ -175,6 +181,7 @@ class Balance(ReloadTestCase):
                             r"health check passed 2 times in a row \(status 200\)$",
                             harness.IO_TIMEOUT)
         self.assertEqual(self.spread(proxy, 10), {"a": 5, "b": 5})
+        self.assertIn(f"hoplite_upstream_server_up{labels} 1\n", self.metrics(proxy))
         counters = self.stop_hoplite(proxy)
         self.assertCounters(counters, errors_5xx=0)
 

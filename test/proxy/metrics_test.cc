@@ -73,6 +73,8 @@ TEST_CASE("proxy: every family's cells are its own", "[proxy][metrics]") {
       {layout.upstreamHeader, layout.upstreams.size() * kHistogramCells},
       {layout.serverLastUp, layout.servers.size()},
       {layout.serverLastDown, layout.servers.size()},
+      {layout.serverEjections, layout.servers.size()},
+      {layout.serverCheckedDown, layout.servers.size()},
       {layout.rejected, kRejections.size()},
   };
   std::set<size_t> used;
