@@ -977,8 +977,18 @@ void Session::onUpstreamFailure(const char* what, int status) {
     return;
   }
   if (phase_ == Phase::ConnectingUpstream || !clientSawResponse()) {
-    std::fprintf(stderr, "hoplite: upstream %s: %s failed: %s\n",
-                 exchange_.pool ? exchange_.pool->name().c_str() : "?", what, uv_strerror(status));
+    // A reset or close before any response byte is the server's failure, as a refused connect
+    // is (passive health).
+    bool ejected = false;
+    if (exchange_.pool && !exchange_.responseStarted) {
+      ejected = exchange_.pool->markFailed(exchange_.server, uv_now(server_.loop()));
+      if constexpr (observe::kMetricsRecorded) {
+        if (ejected) generation_->metrics.ejected(serverMetricIndex());
+      }
+    }
+    std::fprintf(stderr, "hoplite: upstream %s: %s failed: %s%s\n",
+                 exchange_.pool ? exchange_.pool->name().c_str() : "?", what, uv_strerror(status),
+                 ejected ? "; the server is ejected" : "");
     respondError(502, "upstream_failed", "upstream unreachable or failed");
     return;
   }
@@ -1078,6 +1088,9 @@ void Session::onSocketRead(Socket& socket) {
     }
   }
   if (&socket == upstream_.get()) {
+    // The server answers: for passive health, a success (a connect alone is not one, so that
+    // a server that accepts and hangs up is still ejected).
+    if (!exchange_.responseStarted) exchange_.pool->markAlive(exchange_.server);
     exchange_.responseStarted = true;
     if (phase_ != Phase::ConnectingUpstream)
       upstreamTimer_.start(exchange_.timeouts.upstreamResponse);

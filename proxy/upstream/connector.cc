@@ -140,7 +140,6 @@ void Connector::connectToNextAddress(int lastError) {
 
 void Connector::onSocketConnected(Socket& socket) {
   if (&socket != socket_.get() || pool_ == nullptr) return;
-  pool_->markAlive(server_);
   pool_ = nullptr;
   owner_.onUpstreamConnected(std::move(socket_), nullptr, server_, /*reused=*/false,
                              std::move(lease_));

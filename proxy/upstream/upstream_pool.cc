@@ -55,6 +55,9 @@ std::optional<size_t> UpstreamPool::pickServer(const std::vector<bool>& tried,
 }
 
 bool UpstreamPool::markFailed(size_t index, uint64_t now) {
+  // A lone server is never ejected (nginx ignores max_fails for it too): there is nowhere else
+  // to send its requests, and a 503 for eject_for would be worse than trying it.
+  if (upstream_.servers.size() == 1) return false;
   const bool ejected = policy::recordFailure(health_[index], upstream_.passiveHealth, now);
   if (ejected) ++ejectionsTotal_;
   return ejected;

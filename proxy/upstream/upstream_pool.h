@@ -59,8 +59,9 @@ class UpstreamPool final : private SocketHandler {
   // uv_now().
   std::optional<size_t> pickServer(const std::vector<bool>& tried, std::optional<uint64_t> keyHash,
                                    uint64_t now);
-  // Connecting to server `index` failed (refused, unreachable, resolve failure, connect timeout):
-  // passive health counts it, and true means it ejected the server. A success resets it.
+  // Server `index` failed (a connect refused, unreachable or timed out, a name that did not
+  // resolve, a reset or close before any response byte): passive health counts it, and true
+  // means it ejected the server. markAlive (a response, a passing health check) resets it.
   bool markFailed(size_t index, uint64_t now);
   void markAlive(size_t index);
   // How long server `index` is ejected for from `now`, 0 when it is not.

@@ -203,6 +203,40 @@ class Balance(ReloadTestCase):
         self.assertEqual(self.spread(proxy, 10), {"a": 10})
         self.stop_hoplite(proxy)
 
+    def test_a_server_that_closes_before_answering_is_ejected_after_max_fails(self):
+        def hang_up(peer, index):
+            peer.read_request()
+            peer.close()  # no response byte
+
+        backends = [self.fake_backend(hang_up) for _ in range(2)]
+        upstreams = {"app": {"servers": [b.address for b in backends], "keepalive": 0,
+                             "passive_health": {"max_fails": 2, "eject_for": "1h"}}}
+        proxy = self.hoplite([], upstreams=upstreams)
+
+        def answers(count):
+            statuses = []
+            for _ in range(count):
+                peer = self.connect(proxy.port)
+                peer.send(build_request("GET", "/", [("Host", "app.test")]))
+                statuses.append(peer.read_response().status)
+            return statuses
+
+        # Two failures each within fail_window eject both: the fifth is refused at once.
+        self.assertEqual(answers(5), [502, 502, 502, 502, 503])
+        self.assertEqual([b.accepted for b in backends], [2, 2])
+        self.stop_hoplite(proxy)
+
+    def test_the_only_server_of_an_upstream_is_never_ejected(self):
+        dead, sock = harness.refused_address()
+        self.keep(sock)
+        proxy = self.hoplite([dead], keepalive=0)
+        for _ in range(3):
+            peer = self.connect(proxy.port)
+            peer.send(build_request("GET", "/", [("Host", "app.test")]))
+            self.assertEqual(peer.read_response().status, 502)  # tried each time, never 503
+        counters = self.stop_hoplite(proxy)
+        self.assertCounters(counters, upstream_connect_failures=3)
+
     def test_a_backup_serves_only_while_every_other_server_is_out(self):
         primary = self.fake_backend(answer_as("primary"))
         backup = self.fake_backend(answer_as("backup"))
