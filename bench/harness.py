@@ -252,11 +252,12 @@ class Setup:
         return proc, port
 
     def start_proxy(self, name, backends, maxconn=60000, workers=1, logging=False, binary=None,
-                    admin_port=None):
+                    admin_port=None, upstream_extra=""):
         """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list),
         with `workers` processes (hoplite, nginx) or threads (HAProxy), and with its access log
         on (`logging`, scenario 13) or off. For hoplite, `binary` replaces the built one and
-        `admin_port` turns its admin listener on (scenario 14)."""
+        `admin_port` turns its admin listener on (scenario 14), and `upstream_extra` adds keys to
+        its upstream (scenario 15's balance)."""
         port = pick_port(PORT_BASE + 1, self.taken)
         self.counter += 1
         tag = f"{name}-{self.counter}"
@@ -267,7 +268,7 @@ class Setup:
                   "MAXCONN": maxconn, "WORKERS": workers,
                   "HOPLITE_ACCESS_LOG": "off", "NGINX_ACCESS_LOG": "access_log off",
                   "HAPROXY_GLOBAL_LOG": "", "HAPROXY_DEFAULTS_LOG": "",
-                  "HOPLITE_ADMIN": ""}
+                  "HOPLITE_ADMIN": "", "UPSTREAM_EXTRA": upstream_extra}
         if admin_port:
             values["HOPLITE_ADMIN"] = f'"admin": {{ "listen": "127.0.0.1:{admin_port}" }},'
 
@@ -548,6 +549,56 @@ def metrics_scenario(setup, args, results):
         PROCS.stop(off)
         PROCS.stop(on)
         PROCS.stop(backend)
+        setup.taken.clear()
+
+
+BALANCES = [
+    ("s15_round_robin_c50", "round_robin", ""),
+    ("s15_least_connections_c50", "least_connections", ', "balance": "least_connections"'),
+    ("s15_hash_c50", "hash", ', "balance": "hash", "hash_key": "header:X-Session"'),
+]
+
+
+def balance_scenario(setup, args, results):
+    """Scenario 15: scenario 1 at 50 connections through three hoplites side by side, each in
+    front of the same four demo_backend processes, balanced round_robin, least_connections and
+    hash (of an X-Session header that wrk's Lua script draws at random for every request, for
+    all three alike). Their ratios to round_robin are what choosing a server costs. They take
+    turns within each repetition, so that a drift of the machine falls on all three."""
+    backends = [setup.start_backend(port=pick_port(PORT_BASE + 20 + n, setup.taken))
+                for n in range(4)]
+    upstream = [f"127.0.0.1:{port}" for _, port in backends]
+    lua = os.path.join(setup.run_dir, "session-header.lua")
+    with open(lua, "w") as f:
+        f.write('math.randomseed(42)\n'
+                'request = function()\n'
+                '  return wrk.format(nil, nil, {["X-Session"] = tostring(math.random(1, 1000000))})\n'
+                'end\n')
+    proxies = []
+    try:
+        for key, balance, extra in BALANCES:
+            proc, port = setup.start_proxy("hoplite", upstream, upstream_extra=extra)
+            proxies.append((key, balance, proc, port))
+        for _, _, _, port in proxies:
+            run_wrk(f"http://127.0.0.1:{port}/bytes/128", 50, 1, ("-s", lua))
+        for rep_index in range(args.reps):
+            order = proxies if rep_index % 2 == 0 else list(reversed(proxies))
+            for key, balance, proc, port in order:
+                pids = process_tree(proc.pid)
+                cpu0 = cpu_seconds(pids)
+                r = run_wrk(f"http://127.0.0.1:{port}/bytes/128", 50, args.duration, ("-s", lua))
+                cpu1 = cpu_seconds(pids)
+                if r["requests"] > 0:
+                    r["cpu_s_per_100k"] = (cpu1 - cpu0) / r["requests"] * 100000
+                results.add(key, f"15. balance {balance}: keep-alive, 128 B response, 50 "
+                            f"connections, 4 backends", "hoplite", r)
+                log(f"{key} rep {rep_index + 1}: {r['rps']:.0f} req/s p99 {r['p99_ms']} ms "
+                    f"errors {r['errors']}")
+    finally:
+        for _, _, proc, _ in proxies:
+            PROCS.stop(proc)
+        for proc, _ in backends:
+            PROCS.stop(proc)
         setup.taken.clear()
 
 
@@ -847,9 +898,9 @@ def main():
                     help="hoplite built with HOPLITE_WITHOUT_METRICS, for scenario 14")
     ap.add_argument("--out", help="raw results JSON path")
     ap.add_argument("--scenarios",
-                    default="http,ws,allcores,origin,logging,metrics,memory,keepalive,50k",
-                    help="comma list of groups: http, ws, allcores, origin, logging, metrics, memory, "
-                         "keepalive, 50k")
+                    default="http,ws,allcores,origin,logging,metrics,balance,memory,keepalive,50k",
+                    help="comma list of groups: http, ws, allcores, origin, logging, metrics, "
+                         "balance, memory, keepalive, 50k")
     ap.add_argument("--sweep", default=",".join(str(n) for n in SWEEP_CONNECTIONS),
                     help="connection counts of scenario 12's keep-alive sweep")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
@@ -932,6 +983,8 @@ def main():
             logging_scenario(setup, args, results)
         if "metrics" in groups:
             metrics_scenario(setup, args, results)
+        if "balance" in groups:
+            balance_scenario(setup, args, results)
         if "memory" in groups:
             memory_scenario(setup, args, results)
         if "keepalive" in groups:

@@ -53,6 +53,7 @@ SHOWN = {
     "s12": ["rps", "p99_ms", "cpu_us_per_request", "faults_per_request", "errors"],
     "s13": ["rps", "p99_ms", "cpu_s_per_100k", "errors"],
     "s14": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
+    "s15": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel
@@ -162,6 +163,7 @@ def targets(summary):
     sweep_targets(summary, add)
     logging_targets(summary, add)
     metrics_targets(summary, add)
+    balance_targets(summary, add)
     for sid in ["s7_bulk_1", "s7_bulk_100"]:
         h = median(summary, sid, "bytes_per_s", "hoplite")
         d = median(summary, sid, "bytes_per_s", "direct")
@@ -277,6 +279,19 @@ def metrics_targets(summary, add):
     add("s14 CPU per request, metrics on / compiled out", ratio(con, coff), "<= 1.02",
         None if ratio(con, coff) is None else con <= 1.02 * coff,
         f"{fmt(con, 3)} vs {fmt(coff, 3)} CPU s per 100k requests")
+
+
+def balance_targets(summary, add):
+    """The upstreams issue's target: least_connections and hash cost at most 2% of round_robin's
+    requests/s in scenario 1 at 50 connections (scenario 15, one hoplite per balance)."""
+    rr = median(summary, "s15_round_robin_c50", "rps", "hoplite")
+    for key, name in (("s15_least_connections_c50", "least_connections"), ("s15_hash_c50", "hash")):
+        if key not in summary or rr is None:
+            continue
+        x = median(summary, key, "rps", "hoplite")
+        add(f"s15 requests/s, {name} / round_robin", ratio(x, rr), ">= 0.98",
+            None if ratio(x, rr) is None else x >= 0.98 * rr,
+            f"hoplite {fmt(x, 0)} with {name}, {fmt(rr, 0)} round robin")
 
 
 def sweep_chart(summary, out_png, title):
