@@ -252,12 +252,13 @@ class Setup:
         return proc, port
 
     def start_proxy(self, name, backends, maxconn=60000, workers=1, logging=False, binary=None,
-                    admin_port=None, upstream_extra=""):
+                    admin_port=None, upstream_extra="", least_connections=False):
         """Starts a fresh instance of proxy `name` in front of `backends` ("host:port" list),
         with `workers` processes (hoplite, nginx) or threads (HAProxy), and with its access log
         on (`logging`, scenario 13) or off. For hoplite, `binary` replaces the built one and
         `admin_port` turns its admin listener on (scenario 14), and `upstream_extra` adds keys to
-        its upstream (scenario 15's balance)."""
+        its upstream (scenario 15's balance). `least_connections`: each proxy's own least
+        connections balance (scenario 16)."""
         port = pick_port(PORT_BASE + 1, self.taken)
         self.counter += 1
         tag = f"{name}-{self.counter}"
@@ -268,7 +269,15 @@ class Setup:
                   "MAXCONN": maxconn, "WORKERS": workers,
                   "HOPLITE_ACCESS_LOG": "off", "NGINX_ACCESS_LOG": "access_log off",
                   "HAPROXY_GLOBAL_LOG": "", "HAPROXY_DEFAULTS_LOG": "",
-                  "HOPLITE_ADMIN": "", "UPSTREAM_EXTRA": upstream_extra}
+                  "HOPLITE_ADMIN": "", "UPSTREAM_EXTRA": upstream_extra,
+                  "NGINX_SERVERS": " ".join(f"server {b};" for b in backends),
+                  "HAPROXY_SERVERS": "".join(f"    server app{i + 1} {b}\n"
+                                             for i, b in enumerate(backends)),
+                  "NGINX_BALANCE": "", "HAPROXY_BALANCE": ""}
+        if least_connections:
+            values["UPSTREAM_EXTRA"] += ', "balance": "least_connections"'
+            values["NGINX_BALANCE"] = "least_conn; "
+            values["HAPROXY_BALANCE"] = "    balance leastconn\n"
         if admin_port:
             values["HOPLITE_ADMIN"] = f'"admin": {{ "listen": "127.0.0.1:{admin_port}" }},'
 
@@ -602,6 +611,55 @@ def balance_scenario(setup, args, results):
         setup.taken.clear()
 
 
+def established_to(port):
+    """Established TCP connections whose local port is `port` (a backend's side of them)."""
+    res = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return len([line for line in res.stdout.splitlines() if line.strip()])
+
+
+def tunnel_spread_scenario(setup, args, results):
+    """Scenario 16: long-lived WebSocket tunnels opened in 4 bursts through each proxy, balanced
+    by its own least connections (hoplite least_connections, nginx least_conn, HAProxy
+    leastconn), over four demo_backend processes; then the tunnels each backend holds, and the
+    ratio of the most loaded backend to the least loaded (1.0 is even). Fresh processes each
+    time."""
+    n = args.spread_tunnels
+    bursts = 4
+    for rep in range(args.reps):
+        for system in [s for s in SYSTEMS if s != "direct"]:
+            backends = [setup.start_backend(port=pick_port(PORT_BASE + 20 + i, setup.taken),
+                                            tag="spread-backend") for i in range(4)]
+            proxy = None
+            clients = []
+            try:
+                proxy, port = setup.start_proxy(system, [f"127.0.0.1:{p}" for _, p in backends],
+                                                maxconn=n + 1000, least_connections=True)
+                established = failed = 0
+                for burst in range(bursts):
+                    procs, opened, lost = idle_clients(setup, port, n // bursts, [SOURCES],
+                                                       f"spread-{system}-{burst}")
+                    clients += procs
+                    established += opened
+                    failed += lost
+                time.sleep(0.5)
+                per_backend = [established_to(p) for _, p in backends]
+                least = min(per_backend)
+                r = {"tunnels": n, "established": established, "failed": failed,
+                     "per_backend": per_backend,
+                     "max_over_min": round(max(per_backend) / least, 3) if least else None}
+                results.add("s16_spread", f"16. {n} tunnels in {bursts} bursts over 4 backends, "
+                            f"least connections", system, r)
+                log(f"s16_spread rep {rep + 1} {system}: {r}")
+            finally:
+                for c in clients:
+                    PROCS.stop(c, timeout=30)
+                PROCS.stop(proxy)
+                for proc, _ in backends:
+                    PROCS.stop(proc)
+                setup.taken.clear()
+
+
 def logging_scenario(setup, args, results):
     """Scenario 13: scenario 1 at 50 connections with every proxy's access log on, to a file
     (hoplite's JSON lines, nginx's combined format with buffer=64k, HAProxy's httplog). Compared
@@ -921,6 +979,7 @@ def main():
     args.ws_duration = 1 if quick else 3
     args.ws_warmup = 0.2 if quick else 0.5
     args.idle_counts = [1000] if quick else [1000, 10000]
+    args.spread_tunnels = 200 if quick else 1000
     args.keepalive_idle = args.keepalive_idle or (500 if quick else 2000)
     # The whole 50,000 takes half a minute to open, a quarter of the quick run's budget; 20,000
     # still needs hoplite's workers where the open-file limit is 20,000.
@@ -985,6 +1044,7 @@ def main():
             metrics_scenario(setup, args, results)
         if "balance" in groups:
             balance_scenario(setup, args, results)
+            tunnel_spread_scenario(setup, args, results)
         if "memory" in groups:
             memory_scenario(setup, args, results)
         if "keepalive" in groups:

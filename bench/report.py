@@ -34,6 +34,7 @@ METRICS = {
     "open_connections": ("connections held open", "", 1, True, 0),
     "cpu_us_per_request": ("CPU (user+sys) per request", "µs", 1, False, 1),
     "faults_per_request": ("page faults per request", "", 1, False, 4),
+    "max_over_min": ("tunnels on the busiest backend / on the idlest", "", 1, False, 3),
 }
 
 # Which metrics each scenario shows, in order.
@@ -54,6 +55,7 @@ SHOWN = {
     "s13": ["rps", "p99_ms", "cpu_s_per_100k", "errors"],
     "s14": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
     "s15": ["rps", "p50_ms", "p99_ms", "cpu_s_per_100k", "errors"],
+    "s16": ["max_over_min", "established", "tunnels"],
 }
 
 CHART = [  # (scenario, metric, label) for the relative-throughput panel
@@ -164,6 +166,7 @@ def targets(summary):
     logging_targets(summary, add)
     metrics_targets(summary, add)
     balance_targets(summary, add)
+    spread_targets(summary, add)
     for sid in ["s7_bulk_1", "s7_bulk_100"]:
         h = median(summary, sid, "bytes_per_s", "hoplite")
         d = median(summary, sid, "bytes_per_s", "direct")
@@ -292,6 +295,21 @@ def balance_targets(summary, add):
         add(f"s15 requests/s, {name} / round_robin", ratio(x, rr), ">= 0.98",
             None if ratio(x, rr) is None else x >= 0.98 * rr,
             f"hoplite {fmt(x, 0)} with {name}, {fmt(rr, 0)} round robin")
+
+
+def spread_targets(summary, add):
+    """The upstreams issue's tunnel spread: with least connections, the busiest of four backends
+    holds at most 1.1 times the tunnels of the idlest, and hoplite's ratio is no worse than
+    nginx's least_conn or HAProxy's leastconn (scenario 16)."""
+    if "s16_spread" not in summary:
+        return
+    h = median(summary, "s16_spread", "max_over_min", "hoplite")
+    add("s16 tunnel spread, busiest / idlest backend (hoplite)", h, "<= 1.1",
+        None if h is None else h <= 1.1, f"hoplite {fmt(h, 3)}")
+    for other in ("nginx", "haproxy"):
+        x = median(summary, "s16_spread", "max_over_min", other)
+        add(f"s16 tunnel spread hoplite vs {other}", ratio(h, x), "<= 1.0 (ratio of ratios)",
+            None if ratio(h, x) is None else h <= x, f"hoplite {fmt(h, 3)} vs {other} {fmt(x, 3)}")
 
 
 def sweep_chart(summary, out_png, title):
