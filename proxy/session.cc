@@ -613,10 +613,15 @@ void Session::onServerAttempt(size_t server) {
   enterPhase(Phase::ConnectingUpstream);
 }
 
-void Session::onConnectIssued(size_t server) {
+void Session::onConnectIssued(size_t server, const struct sockaddr_storage* resolved) {
   if (ExchangeFacts* facts = loggedFacts()) {
     facts->connectStartNs = uv_hrtime();
-    facts->record.upstreamAddress = exchange_.pool->serverText(server);
+    if (resolved != nullptr) {
+      facts->resolvedAddress = addressText(*resolved);
+      facts->record.upstreamAddress = facts->resolvedAddress;
+    } else {
+      facts->record.upstreamAddress = exchange_.pool->serverText(server);
+    }
     facts->record.reused = false;
   }
 }

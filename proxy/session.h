@@ -73,6 +73,7 @@ class Session final : public ClientConnection,
     policy::RequestId requestId;  // empty with request_id "off"
     observe::ExchangeRecord record;
     uint64_t connectStartNs = 0;
+    std::string resolvedAddress;  // upstream_addr when the server is a name: the address used
   };
 
   // Everything about the request/response exchange in flight; reset for each request.
@@ -151,7 +152,7 @@ class Session final : public ClientConnection,
 
   // upstream::ConnectOwner: the connector's reports.
   void onServerAttempt(size_t server) override;
-  void onConnectIssued(size_t server) override;
+  void onConnectIssued(size_t server, const struct sockaddr_storage* resolved) override;
   void onUpstreamConnected(std::unique_ptr<Socket> socket,
                            std::unique_ptr<parser::ResponseParser> parser, size_t server,
                            bool reused, UpstreamPool::ServerLease lease) override;

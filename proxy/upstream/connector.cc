@@ -76,6 +76,7 @@ void Connector::connectToServer(size_t server) {
   owner_.onServerAttempt(server_);
   const conf::HostPort& target = pool_->server(server_);
   if (struct sockaddr_storage address; literalAddress(target, address)) {
+    resolvedByName_ = false;
     addresses_.assign(1, address);
     nextAddress_ = 0;
     connectToNextAddress(UV_ECONNREFUSED);
@@ -110,6 +111,7 @@ void Connector::onResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* r
     return;
   }
   self->addresses_ = addressesOf(result, request->port);
+  self->resolvedByName_ = true;
   self->nextAddress_ = 0;
   uv_freeaddrinfo(result);
   self->connectToNextAddress(UV_EAI_NONAME);
@@ -122,7 +124,7 @@ void Connector::connectToNextAddress(int lastError) {
     return;
   }
   const struct sockaddr_storage& address = addresses_[nextAddress_++];
-  owner_.onConnectIssued(server_);
+  owner_.onConnectIssued(server_, resolvedByName_ ? &address : nullptr);
   socket_ = std::make_unique<Socket>(loop_, buffers_, reads_);
   socket_->setHandler(this);
   const int rc = socket_->connect(reinterpret_cast<const sockaddr*>(&address));

@@ -30,8 +30,10 @@ class ConnectOwner {
  public:
   // A new server is being tried: its upstream_connect period starts now.
   virtual void onServerAttempt(size_t server) = 0;
-  // A connect to one address of `server` is being issued (for the access log's timing).
-  virtual void onConnectIssued(size_t server) = 0;
+  // A connect to one address of `server` is being issued (for the access log's timing and
+  // upstream_addr). `resolved`: that address when it came from resolving the server's name,
+  // null when the server is an IP literal.
+  virtual void onConnectIssued(size_t server, const struct sockaddr_storage* resolved) = 0;
   // A connection is ready: a new one (`reused` false, `parser` null) or one from the pool's
   // idle ones with the parser of its last response, and the lease that counts the request on
   // its server. The owner becomes the socket's handler and sets its reading state before
@@ -106,6 +108,7 @@ class Connector final : private SocketHandler {
   // 127.0.0.1 for localhost); tried in order until one accepts.
   std::vector<struct sockaddr_storage> addresses_;
   size_t nextAddress_ = 0;
+  bool resolvedByName_ = false;  // addresses_ came from the resolver
 };
 
 }  // namespace hoplite::proxy::upstream

@@ -90,6 +90,16 @@ class AccessLog(harness.E2ETestCase):
                           second["reused"], second["upstream_connect_ms"], second["user_agent"]),
                          ("HEAD", "/again", 200, True, None, None))
 
+    def test_upstream_addr_is_the_address_a_named_server_resolved_to(self):
+        backend = self.demo_backend()  # on 127.0.0.1 only: a ::1 that localhost may give refuses
+        proxy = self.hoplite_logging([f"localhost:{backend.port}"])
+        _, answer = self.exchange_raw(proxy, build_request(
+            "GET", "/named", [("Host", "app.test"), ("Connection", "close")]))
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:100])
+        self.stop_hoplite(proxy)
+        (line,) = read_lines(self.log_path)
+        self.assertEqual(line["upstream_addr"], f"127.0.0.1:{backend.port}")
+
     def test_refused_requests_and_hoplites_own_errors_are_logged(self):
         backend = self.demo_backend()
         refused, holder = harness.refused_address()
