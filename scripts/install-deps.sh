@@ -18,6 +18,7 @@ packages=(
   prometheus                                # e2e: promtool checks /metrics
   systemd                                   # systemd-analyze verifies dist/hoplite.service
   dpkg-dev file lintian man-db              # the .deb: cpack's dpkg-shlibdeps, lintian, man
+  clang                                     # libFuzzer: the fuzz targets (test/fuzz/)
   "$@"
 )
 
