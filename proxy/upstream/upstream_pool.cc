@@ -50,8 +50,15 @@ std::optional<size_t> UpstreamPool::pickServer(const std::vector<bool>& tried,
     loads_[i].available =
         !policy::isEjected(health_[i], now) && verdicts_[i] != policy::HealthVerdict::Down;
   }
-  random_ += 0x9e3779b97f4a7c15ULL;
-  return balancer_.pick(loads_, tried, keyHash, policy::hashKey(std::to_string(random_)));
+  // splitmix64, only for random_two: 64 well-mixed bits, no allocation on this per-request path.
+  uint64_t random = 0;
+  if (upstream_.balance == conf::Balance::RandomTwo) {
+    random_ += 0x9e3779b97f4a7c15ULL;
+    random = (random_ ^ (random_ >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    random = (random ^ (random >> 27)) * 0x94d049bb133111ebULL;
+    random ^= random >> 31;
+  }
+  return balancer_.pick(loads_, tried, keyHash, random);
 }
 
 bool UpstreamPool::markFailed(size_t index, uint64_t now) {
