@@ -276,7 +276,7 @@ class Supervisor {
         bound.push_back(bound_[old]);
         continue;
       }
-      const std::string shown = listenText(next.listen[i]);
+      const std::string shown = addressAsWritten(next.listen[i]);
       if (const std::string why =
               probeListenAddress(next.listen[i], conf::listensIpv6Only(next.listen, i));
           !why.empty()) {
@@ -408,11 +408,6 @@ class Supervisor {
     logReload("worker " + std::to_string(number) + ": pid " + std::to_string(pid) +
               ", started on generation " + std::to_string(generation));
     return true;
-  }
-
-  static std::string listenText(const conf::HostPort& address) {
-    const bool v6 = address.host.find(':') != std::string::npos;
-    return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
   }
 
   // The whole file, or false.

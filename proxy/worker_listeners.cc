@@ -12,24 +12,14 @@
 
 #include "conf/host_port.h"
 #include "proxy/socket.h"
+#include "proxy/upstream/server_address.h"
 
 namespace hoplite::proxy {
 
 namespace {
 
-std::string configuredText(const conf::HostPort& address) {
-  const bool v6 = address.host.find(':') != std::string::npos;
-  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
-}
-
 // `listen` holds IP literals only (conf/ refuses names), so no resolver is needed.
-bool literalAddress(const conf::HostPort& address, sockaddr_storage& out) {
-  std::memset(&out, 0, sizeof out);
-  return uv_ip4_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(&out)) ==
-             0 ||
-         uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(&out)) ==
-             0;
-}
+using upstream::literalAddress;
 
 void setPort(sockaddr_storage& address, uint16_t port) {
   if (address.ss_family == AF_INET6) {
@@ -69,7 +59,7 @@ int boundSocket(const sockaddr_storage& address, bool ipv6Only, bool reusePort) 
 // the workers' sockets take that port (a listening socket leaves no TIME_WAIT behind).
 bool bindAddress(const conf::HostPort& configured, bool ipv6Only, uint32_t workers, int backlog,
                  bool joinExisting, WorkerListeners& out) {
-  const std::string shown = configuredText(configured);
+  const std::string shown = addressAsWritten(configured);
   sockaddr_storage address;
   if (!literalAddress(configured, address)) {
     std::fprintf(stderr, "hoplite: cannot parse listen address %s\n", shown.c_str());
@@ -133,6 +123,11 @@ std::optional<WorkerListeners> bindWorkerListeners(const std::vector<conf::HostP
     }
   }
   return listeners;
+}
+
+std::string addressAsWritten(const conf::HostPort& address) {
+  const bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
 std::string probeListenAddress(const conf::HostPort& address, bool ipv6Only) {

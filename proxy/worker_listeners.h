@@ -34,6 +34,9 @@ std::optional<WorkerListeners> bindWorkerListeners(const std::vector<conf::HostP
                                                    uint32_t workers, int backlog,
                                                    bool joinExisting = false);
 
+// "127.0.0.1:8080" or "[::1]:8080", as the config writes the address (port 0 included).
+std::string addressAsWritten(const conf::HostPort& address);
+
 // For a listener a reload adds while workers run: whether `address` can be bound, tried by the
 // supervisor (without SO_REUSEPORT, so that a socket anyone else listens on there fails it)
 // before any worker changes anything. Empty when it can, else why not.
